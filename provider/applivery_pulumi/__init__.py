@@ -1,0 +1,49 @@
+"""Manage Applivery Apple device policies as code with Pulumi.
+
+The public names load on first use (PEP 562): the dynamic-provider process imports this package
+on every Pulumi operation and needs only the provider, not the resource classes.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "AgentConfigurationArgs",
+    "AppleDevicePolicy",
+    "AppleDevicePolicyArgs",
+    "AppleDevicePolicyProvider",
+    "ApplicationArgs",
+    "ApplicationScriptsArgs",
+    "AssetArgs",
+    "BlacklistedAppArgs",
+    "BookArgs",
+    "BookmarkArgs",
+    "PolicyFeaturesArgs",
+    "ScriptArgs",
+]
+
+_HOME = {name: "resource" for name in __all__} | {"AppleDevicePolicyProvider": "provider"}
+
+if TYPE_CHECKING:
+    from .provider import AppleDevicePolicyProvider
+    from .resource import (
+        AgentConfigurationArgs,
+        AppleDevicePolicy,
+        AppleDevicePolicyArgs,
+        ApplicationArgs,
+        ApplicationScriptsArgs,
+        AssetArgs,
+        BlacklistedAppArgs,
+        BookArgs,
+        BookmarkArgs,
+        PolicyFeaturesArgs,
+        ScriptArgs,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(import_module(f".{_HOME[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,318 @@
+"""A typed client of the Applivery policy endpoints: timeouts, retries and errors built in.
+
+Retries (tenacity) cover 429, 500/502/503/504 and connection-level failures, with exponential
+backoff and jitter, honouring ``Retry-After``; the number of attempts and the total time are
+bounded so a failing service never gets a storm.  Every failure ends as one
+:class:`~applivery_pulumi.errors.AppliveryError` with a message a user can act on.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Final
+
+import httpx
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from . import errors
+from .settings import Settings
+
+USER_AGENT: Final = "applivery-pulumi/0.1.0"
+POLICIES: Final = "/v1/organizations/{org}/mdm/apple/enterprise/policies"
+RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+_RETRYABLE: Final = (errors.RateLimitedError, errors.ServerError, errors.TransportError)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class _Backoff:
+    """``Retry-After`` when the service gives one (capped), else exponential backoff with jitter."""
+
+    def __init__(self, initial: float, maximum: float) -> None:
+        self._exp = wait_exponential_jitter(initial=initial, max=maximum)
+        self._max_retry_after = max(maximum, 30.0)
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        hinted = getattr(exc, "retry_after", None)
+        if isinstance(hinted, float):
+            return min(hinted, self._max_retry_after)
+        return float(self._exp(state))
+
+
+def _transport_reason(exc: httpx.TransportError) -> str:
+    text = str(exc) or type(exc).__name__
+    lowered = text.lower()
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError):
+            return f"the TLS handshake failed ({text})"
+        cause = cause.__cause__ or cause.__context__
+    if (
+        "name or service not known" in lowered
+        or "nodename nor servname" in lowered
+        or ("temporary failure in name resolution" in lowered)
+        or "getaddrinfo" in lowered
+    ):
+        return "the host name could not be resolved (DNS)"
+    if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
+        return f"the TLS handshake failed ({text})"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"the request timed out ({type(exc).__name__})"
+    if isinstance(exc, httpx.ConnectError):
+        return f"the connection failed ({text})"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return "the connection was dropped before an answer came"
+    return text
+
+
+class AppliveryClient:
+    """Thread-safe (httpx.Client is); one per provider process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        timeout: float = 30.0,
+        max_attempts: int = 6,
+        max_total_seconds: float = 120.0,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 8.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if settings.api_token is None:
+            raise errors.ConfigurationError(
+                "no Applivery API token is configured: run `pulumi config set --secret "
+                "applivery:apiToken <token>` or set APPLIVERY_API_TOKEN"
+            )
+        self.base_url = settings.base_url
+        self._max_attempts = max_attempts
+        self._max_total = max_total_seconds
+        self._wait = _Backoff(backoff_initial, backoff_max)
+        self.retries = 0
+        self._http = httpx.Client(
+            base_url=settings.base_url,
+            headers={
+                "Authorization": f"Bearer {settings.api_token.get_secret_value()}",
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            },
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"AppliveryClient(base_url={self.base_url!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        raise TypeError("AppliveryClient holds a live connection and a token: it is not picklable")
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- endpoints -------------------------------------------------------------------------------
+
+    def get_policy(self, org: str, policy_id: str) -> dict[str, Any]:
+        data = self._call("GET", f"{POLICIES.format(org=org)}/{policy_id}", org, policy_id)
+        return _document(data, self.base_url)
+
+    def put_policy(self, org: str, policy_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        path = f"{POLICIES.format(org=org)}/{policy_id}"
+        data = self._call("PUT", path, org, policy_id, json=body)
+        return _document(data, self.base_url)
+
+    def list_policies(self, org: str, *, page: int = 1, limit: int = 50) -> dict[str, Any]:
+        data = self._call(
+            "GET", POLICIES.format(org=org), org, None, params={"page": page, "limit": limit}
+        )
+        if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+            raise errors.InvalidResponseError(
+                f"the policy list of organization {org} has no `items`: check applivery:baseUrl"
+            )
+        return data
+
+    def iter_policies(
+        self,
+        org: str,
+        *,
+        limit: int = 50,
+        on_page: Callable[[int, int | None], None] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every policy of the organization, following the pagination to the last page."""
+        page = 1
+        while True:
+            data = self.list_policies(org, page=page, limit=limit)
+            if on_page is not None:
+                total = data.get("totalPages")
+                on_page(page, int(total) if isinstance(total, int | float) else None)
+            yield from (item for item in data["items"] if isinstance(item, dict))
+            if not data.get("hasNextPage") or not data["items"]:
+                return
+            page = int(data.get("nextPage") or page + 1)
+
+    # -- transport, retries, errors --------------------------------------------------------------
+
+    def _call(self, method: str, path: str, org: str, policy_id: str | None, **kwargs: Any) -> Any:
+        retrying = Retrying(
+            stop=stop_after_attempt(self._max_attempts) | stop_after_delay(self._max_total),
+            wait=self._wait,
+            retry=retry_if_exception_type(_RETRYABLE),
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
+        return retrying(self._once, method, path, org, policy_id, **kwargs)
+
+    def _count_retry(self, _state: RetryCallState) -> None:
+        self.retries += 1
+
+    def _once(self, method: str, path: str, org: str, policy_id: str | None, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise errors.TransportError(
+                f"could not reach Applivery at {self.base_url}: {_transport_reason(exc)}; "
+                "check applivery:baseUrl and the network"
+            ) from None
+        return _unwrap(response, self.base_url, org, policy_id)
+
+
+def _what(org: str, policy_id: str | None) -> str:
+    if policy_id is None:
+        return f"the policies of organization {org}"
+    return f"policy {policy_id} of organization {org}"
+
+
+def _json(response: httpx.Response, base_url: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        raise errors.InvalidResponseError(
+            f"Applivery at {base_url} answered {response.status_code} with {kind}, not the API's "
+            "JSON: check applivery:baseUrl (the API root, such as https://api.applivery.io)",
+            status=response.status_code,
+        ) from None
+
+
+def _unwrap(response: httpx.Response, base_url: str, org: str, policy_id: str | None) -> Any:
+    status = response.status_code
+    if status == 429:
+        err = errors.RateLimitedError(
+            f"Applivery kept answering 429 Too Many Requests for {_what(org, policy_id)}; "
+            "retry later or lower --parallel",
+            status=status,
+        )
+        err.retry_after = _retry_after(response.headers.get("retry-after"))
+        raise err
+    if status >= 500:
+        raise errors.ServerError(
+            f"Applivery answered {status} for {_what(org, policy_id)} after every retry; "
+            "the service is failing, try again later",
+            status=status,
+        )
+    payload = _json(response, base_url)
+    if not isinstance(payload, dict):
+        raise errors.InvalidResponseError(
+            f"Applivery at {base_url} answered {status} with JSON that is not the API's envelope: "
+            "check applivery:baseUrl",
+            status=status,
+        )
+    if 200 <= status < 300:
+        if payload.get("status") is False or "data" not in payload:
+            raise errors.InvalidResponseError(
+                f"Applivery at {base_url} answered {status} without `data` for "
+                f"{_what(org, policy_id)}: check applivery:baseUrl",
+                status=status,
+            )
+        return payload["data"]
+    raise _api_error(status, payload, org, policy_id)
+
+
+def _api_error(
+    status: int, payload: dict[str, Any], org: str, policy_id: str | None
+) -> errors.AppliveryError:
+    error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
+    assert isinstance(error, dict)
+    raw_code = error.get("code")
+    code = int(raw_code) if isinstance(raw_code, int | float) else None
+    api_message = str(error.get("message") or "no message")[:300]
+    said = f"({status}, {code} {api_message})" if code is not None else f"({status}, {api_message})"
+    what = _what(org, policy_id)
+    if status == 401 or code in (4002, 4004):
+        if code == 4002:
+            advice = "no API token reached the service"
+        else:
+            advice = "the service rejected the API token"
+        return errors.AuthenticationError(
+            f"Applivery refused {what} {said}: {advice}; check applivery:apiToken "
+            "(`pulumi config set --secret applivery:apiToken <token>`) or APPLIVERY_API_TOKEN",
+            status=status,
+            code=code,
+        )
+    if status == 403:
+        return errors.AuthenticationError(
+            f"Applivery refused {what} {said}: the API token lacks the permission "
+            "mdm.apple.policy.get / mdm.apple.policy.update",
+            status=status,
+            code=code,
+        )
+    if status == 404 or code == 3001:
+        return errors.NotFoundError(
+            f"{what} was not found {said}: check policyId and organizationId (or "
+            "applivery:organizationId), and that the policy exists in the Applivery dashboard",
+            status=status,
+            code=code,
+        )
+    if code == 5086:
+        return errors.AttachedProfileError(
+            f"Applivery refused the profiles of {what} {said}: attached profiles belong to the "
+            "service and cannot be listed in `profiles`; remove their ids",
+            status=status,
+            code=code,
+        )
+    if code == 5227:
+        return errors.SegmentInheritanceError(
+            f"Applivery refused the update of {what} {said}: other policies or devices inherit "
+            "from this segment; remove those references in the dashboard, or leave segmentId "
+            "and exposeToChildren as they are",
+            status=status,
+            code=code,
+        )
+    if status == 400:
+        return errors.BadRequestError(
+            f"Applivery refused the update of {what} {said}", status=status, code=code
+        )
+    return errors.AppliveryError(
+        f"Applivery answered {status} for {what} {said}", status=status, code=code
+    )
+
+
+def _document(data: Any, base_url: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise errors.InvalidResponseError(
+            f"Applivery at {base_url} answered with a policy that is not an object: "
+            "check applivery:baseUrl"
+        )
+    return data

@@ -1,0 +1,297 @@
+"""The policy body of `PUT .../mdm/apple/enterprise/policies/{admPolicyId}`, as pydantic models.
+
+Every constraint of the reference (``shared/spec/put-device-policy.txt``) lives here and only here:
+patterns, maximum lengths, enums and ranges.  Models use the API's camelCase names, which are
+also the resource's property names in state.  ``model_dump(by_alias=True, exclude_unset=True)``
+is exactly the PUT body: only what the user declared is sent.
+
+List order rules (used by ``diff.py``, written down here beside the fields they govern):
+
+=================================  ===========  ===============================================
+list                               order        identity of an item
+=================================  ===========  ===============================================
+``profiles``                       ignored      the profile id (the service returns objects in
+                                                its own order; the request is a set of ids)
+``applications``                   ignored      ``admApplication`` (one assignment per app)
+``books``                          ignored      ``(type, id)``
+``assets``                         ignored      ``(mdmAssetId, location)``
+``agentConfiguration.appBlacklist``ignored      ``bundleId``
+``scripts``                        kept         position (scripts run in the declared order)
+``bookmarks``                      kept         position (the home screen shows them in order)
+=================================  ===========  ===============================================
+
+Free-form maps (app ``configuration``, app ``updatePolicy``, ``policyFeatures.ios``/``macos``)
+compare exactly: a key the server adds there is a real difference.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+)
+
+HEX24: Final = r"^[a-fA-F0-9]{24}$"
+ORGANIZATION_ID: Final = r"^(([a-fA-F0-9]{24})|([a-zA-Z0-9\-]{3,}))$"
+HEX24_RE: Final = re.compile(HEX24)
+ORGANIZATION_ID_RE: Final = re.compile(ORGANIZATION_ID)
+
+# Top-level fields of the PUT body, in the order of the reference.
+BODY_FIELDS: Final = (
+    "name",
+    "profiles",
+    "applications",
+    "books",
+    "scripts",
+    "bookmarks",
+    "assets",
+    "agentConfiguration",
+    "segmentId",
+    "exposeToChildren",
+)
+
+# Read-only fields the service derives; accepted in input, never sent, never compared.
+READ_ONLY_APPLICATION_FIELDS: Final = frozenset({"actionStatus"})
+
+Hex24 = Annotated[StrictStr, Field(pattern=HEX24)]
+
+
+Str128 = Annotated[StrictStr, Field(max_length=128)]
+Str256 = Annotated[StrictStr, Field(max_length=256)]
+Str500 = Annotated[StrictStr, Field(max_length=500)]
+
+
+def _rfc3339(value: str) -> str:
+    # The reference says `format: date-time`; keep the user's text, only check it parses.
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("must be an RFC 3339 date-time such as 2026-02-13T14:30:00Z") from None
+    return value
+
+
+def _segment_id(value: Any) -> Any:
+    # The reference's own example sends "1" where the schema says number: accept digit strings.
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        frozen=True,
+        hide_input_in_errors=True,
+    )
+
+
+class ApplicationScripts(_Body):
+    """Agent-side install lifecycle scripts of one app assignment."""
+
+    preInstall: StrictStr | None = None
+    postInstall: StrictStr | None = None
+    audit: StrictStr | None = None
+    enforce: StrictStr | None = None
+    runner: StrictStr | None = None
+
+
+class Application(_Body):
+    admApplication: Hex24
+    managed: StrictBool | None = None
+    # 0 is listed by the reference's enum (no flags); 1, 4 and 5 are the documented overrides.
+    managementFlags: Literal[0, 1, 4, 5] | None = None
+    vpp: StrictBool | None = None
+    iOSApp: StrictBool | None = None
+    configuration: dict[str, Any] | None = None
+    action: Literal["forceInstall", "available", "requiredForSetup"] | None = None
+    actionStatus: (
+        Literal["forceInstall", "available", "requiredForSetup", "available-install"] | None
+    ) = None
+    scripts: ApplicationScripts | None = None
+    updatePolicy: dict[str, Any] | None = None
+
+
+class Book(_Body):
+    type: Literal["asset", "store"] | None = None
+    id: Str128 | None = None
+
+
+class Script(_Body):
+    id: Str128 | None = None
+    type: Literal["once", "loop", "onDemand"] | None = None
+    loopTime: Annotated[StrictInt, Field(ge=0)] | None = None
+    resetDate: Annotated[StrictStr, AfterValidator(_rfc3339)] | None = None
+    arguments: StrictStr | None = None
+    argumentsProcessed: StrictStr | None = None
+    name: Str256 | None = None
+    description: Str500 | None = None
+    runner: Str256 | None = None
+    scope: Literal["user", "machine"] | None = None
+
+
+class Bookmark(_Body):
+    title: Str256 | None = None
+    description: Str500 | None = None
+    url: Str500 | None = None
+    iconBase64: StrictStr | None = None
+    iconUrl: Str500 | None = None
+
+
+class Asset(_Body):
+    mdmAssetId: Hex24 | None = None
+    location: Str256 | None = None
+    assetName: Str256 | None = None
+    scope: Literal["user", "system", "all-users"] | None = None
+
+
+class BlacklistedApp(_Body):
+    bundleId: Str256 | None = None
+    action: Literal["block", "remove"] | None = None
+
+
+class PolicyFeatures(_Body):
+    ios: dict[str, Any] | None = None
+    macos: dict[str, Any] | None = None
+
+
+class AgentConfiguration(_Body):
+    allowLocation: StrictBool | None = None
+    allowLocationMacos: StrictBool | None = None
+    allowPackageTime: StrictBool | None = None
+    allowPackageTimeIos: StrictBool | None = None
+    allowPackageTransfer: StrictBool | None = None
+    allowPackageTransferIos: StrictBool | None = None
+    allowDeviceInfoBatteryUsage: StrictBool | None = None
+    allowDeviceInfoBluetooth: StrictBool | None = None
+    allowDeviceInfoSystemInfo: StrictBool | None = None
+    allowDeviceInfoBatteryUsageIos: StrictBool | None = None
+    allowDeviceInfoBluetoothIos: StrictBool | None = None
+    allowDeviceInfoSystemInfoIos: StrictBool | None = None
+    allowNetworkStatusMacos: StrictBool | None = None
+    allowNetworkStatusIos: StrictBool | None = None
+    appBlacklist: list[BlacklistedApp] | None = None
+    policyFeatures: PolicyFeatures | None = None
+
+
+class PolicyBody(_Body):
+    """The body of the PUT request: every field optional, only declared fields are sent."""
+
+    name: Str256 | None = None
+    profiles: list[Hex24] | None = None
+    applications: list[Application] | None = None
+    books: list[Book] | None = None
+    scripts: list[Script] | None = None
+    bookmarks: list[Bookmark] | None = None
+    assets: list[Asset] | None = None
+    agentConfiguration: AgentConfiguration | None = None
+    segmentId: Annotated[StrictInt, Field(ge=0), BeforeValidator(_segment_id)] | None = None
+    exposeToChildren: StrictBool | None = None
+
+
+class PolicyIdentity(_Body):
+    """Which policy a resource manages, and what happens to it when the resource goes away."""
+
+    organizationId: Annotated[StrictStr, Field(pattern=ORGANIZATION_ID)]
+    policyId: Hex24
+    restoreOnDelete: StrictBool | None = None
+
+
+# -- errors with field paths ---------------------------------------------------------------------
+
+Loc = tuple[int | str, ...]
+
+
+def field_path(loc: Loc) -> str:
+    """``("applications", 0, "managementFlags")`` → ``applications[0].managementFlags``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
+    """The model class whose field set applies at ``loc`` (for naming allowed fields)."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if current is None:
+            return None
+        if isinstance(part, int):
+            continue
+        info = current.model_fields.get(part)
+        if info is None:
+            return None
+        current = _nested_model(info.annotation)
+    return current
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _nested_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _reason(model: type[BaseModel], err: Any) -> str:
+    kind = err["type"]
+    loc = tuple(err["loc"])
+    if kind == "extra_forbidden":
+        parent = _model_at(model, loc[:-1])
+        allowed = ", ".join(parent.model_fields) if parent else "see the API reference"
+        return f"unknown field; allowed here: {allowed}"
+    message = str(err["msg"])
+    if kind == "string_pattern_mismatch":
+        pattern = err.get("ctx", {}).get("pattern")
+        if pattern == HEX24:
+            return "must be a 24-character hexadecimal id (pattern ^[a-fA-F0-9]{24}$)"
+        if pattern == ORGANIZATION_ID:
+            return (
+                "must be a 24-character hexadecimal id or a slug of 3+ letters, digits or '-' "
+                f"(pattern {ORGANIZATION_ID})"
+            )
+    got = type(err.get("input")).__name__
+    if kind.endswith("_type") or kind in {"model_type", "list_type", "dict_type"}:
+        names = {"NoneType": "null", "str": "string", "int": "number", "float": "number"}
+        return f"{message} (got {names.get(got, got)})"
+    if kind == "missing":
+        return "required field is missing"
+    return message
+
+
+def problems(model: type[BaseModel], data: Any, skip: Any = None) -> list[tuple[str, str]]:
+    """Validate ``data`` against ``model``: ``(field path, reason)`` for each problem.
+
+    ``skip(loc)`` drops problems at locations whose value is not known yet.
+    """
+    try:
+        model.model_validate(data)
+    except Exception as exc:  # pydantic.ValidationError; kept broad to stay import-light
+        errs = getattr(exc, "errors", None)
+        if errs is None:
+            raise
+        out = []
+        for err in errs(include_url=False):
+            loc = tuple(err["loc"])
+            if skip is not None and skip(loc):
+                continue
+            out.append((field_path(loc), _reason(model, err)))
+        return out
+    return []

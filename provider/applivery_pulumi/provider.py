@@ -1,0 +1,294 @@
+"""``AppleDevicePolicyProvider``: the lifecycle of one Applivery Apple device policy.
+
+There is no create or delete call for policies in the API, so:
+
+* **create adopts**: GET the existing policy (missing → error naming policy and organization),
+  keep its configuration as ``preAdoption`` in state, then PUT the declared configuration.
+* **delete releases** (default): the policy stays as it is and leaves Pulumi's state.  With
+  ``restoreOnDelete`` it PUTs the ``preAdoption`` configuration back first.
+
+check and diff never make a request.  update PUTs only the top-level fields that differ.  Every
+PUT is verified against the stored document the service returns: a declared value it accepted but
+did not store fails the operation instead of being masked by the next read.
+
+The provider is pickled into state by the SDK (dill).  It carries no settings, token or client:
+those are made in the provider process by ``configure`` and dropped by ``__getstate__``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TYPE_CHECKING, Any, Final
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from . import errors
+from .diff import changed_paths, duplicate_keys, project
+from .model import BODY_FIELDS, PolicyBody, PolicyIdentity, problems
+from .normalize import document_to_state, metadata
+from .settings import Settings
+from .values import is_unknown, plain
+
+if TYPE_CHECKING:
+    from .client import AppliveryClient
+
+IDENTITY: Final = ("organizationId", "policyId")
+# Properties that are outputs only: declared by the resource so they exist as Outputs.
+OUTPUTS: Final = ("version", "createdAt", "updatedAt", "preAdoption")
+KNOWN: Final = frozenset({*IDENTITY, "restoreOnDelete", *BODY_FIELDS, *OUTPUTS})
+
+
+class PolicyDiffResult(DiffResult):
+    """A ``DiffResult`` that also says which declared paths differ (for detailed diffs)."""
+
+    def __init__(self, changes: bool, replaces: list[str], paths: list[str]) -> None:
+        super().__init__(
+            changes=changes, replaces=replaces, stables=[], delete_before_replace=False
+        )
+        self.paths = paths
+
+
+def _body(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {k: inputs[k] for k in BODY_FIELDS if k in inputs}
+
+
+def _top_level(path: str) -> str:
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
+def _unknown_at(data: Any, loc: tuple[int | str, ...]) -> bool:
+    current = data
+    for part in loc:
+        if is_unknown(current):
+            return True
+        inside_dict = isinstance(current, dict) and part in current
+        inside_list = (
+            isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        )
+        if not (inside_dict or inside_list):
+            return False
+        current = current[part]
+    return is_unknown(current)
+
+
+def _warn(message: str) -> None:
+    # The provider process has no engine connection for diagnostics; stderr reaches the CLI's log.
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+class AppleDevicePolicyProvider(ResourceProvider):
+    # Nothing secret is captured (see __getstate__): keep the serialized provider in plain text.
+    serialize_as_secret_always = False
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    # -- pickling: nothing but the class ---------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, _state: dict[str, Any]) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "AppleDevicePolicyProvider()"
+
+    # -- configuration ---------------------------------------------------------------------------
+
+    def configure(self, req: ConfigureRequest) -> None:
+        self.__dict__["_settings"] = Settings.load(req.config.get)
+
+    @property
+    def settings(self) -> Settings:
+        found = self.__dict__.get("_settings")
+        if found is None:
+            found = self.__dict__.setdefault("_settings", Settings.load())
+        assert isinstance(found, Settings)
+        return found
+
+    def _client(self) -> AppliveryClient:
+        with _CLIENT_LOCK:
+            client: AppliveryClient | None = self.__dict__.get("_client")
+            if client is None:
+                from .client import AppliveryClient
+
+                client = AppliveryClient(self.settings)
+                self.__dict__["_client"] = client
+        return client
+
+    # -- check -----------------------------------------------------------------------------------
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs = plain(news)
+        if "organizationId" not in inputs and self.settings.organization_id:
+            inputs["organizationId"] = self.settings.organization_id
+        for i, app in enumerate(inputs.get("applications") or []):
+            if isinstance(app, dict) and "actionStatus" in app:
+                _warn(
+                    f"applications[{i}].actionStatus is read-only (the service derives it from "
+                    "`action`): it is ignored and never sent"
+                )
+                del app["actionStatus"]
+        return CheckResult(inputs, [CheckFailure(p, r) for p, r in self.validate(inputs)])
+
+    def validate(self, inputs: dict[str, Any]) -> list[tuple[str, str]]:
+        """Every problem of the (plain) inputs as ``(field path, reason)``; unknowns pass."""
+
+        def skip(loc: tuple[int | str, ...]) -> bool:
+            return _unknown_at(inputs, loc)
+
+        found: list[tuple[str, str]] = []
+        for key in inputs:
+            if key not in KNOWN:
+                found.append(
+                    (key, "unknown property; allowed: " + ", ".join(sorted(KNOWN - set(OUTPUTS))))
+                )
+        identity = {k: inputs[k] for k in (*IDENTITY, "restoreOnDelete") if k in inputs}
+        for path, reason in problems(PolicyIdentity, identity, skip):
+            if path == "organizationId" and reason == "required field is missing":
+                reason = (
+                    "required: set organization_id on the resource, or the stack config "
+                    "applivery:organizationId (or APPLIVERY_ORGANIZATION_ID)"
+                )
+            found.append((path, reason))
+        body = _body(inputs)
+        found.extend(problems(PolicyBody, body, lambda loc: _unknown_at(body, loc)))
+        found.extend(duplicate_keys(body))
+        return found
+
+    # -- diff ------------------------------------------------------------------------------------
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> PolicyDiffResult:
+        old = plain(olds)
+        new = plain(news)
+        replaces = [
+            k for k in IDENTITY if k in new and not is_unknown(new[k]) and new[k] != old.get(k)
+        ]
+        paths = changed_paths(_body(new), _body(old))
+        paths += [k for k in IDENTITY if is_unknown(new.get(k))]
+        if bool(new.get("restoreOnDelete")) != bool(old.get("restoreOnDelete")):
+            paths.append("restoreOnDelete")
+        return PolicyDiffResult(bool(replaces or paths), replaces, replaces + paths)
+
+    # -- create / read / update / delete ---------------------------------------------------------
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = plain(props)
+        org, policy_id = inputs["organizationId"], inputs["policyId"]
+        client = self._client()
+        before = client.get_policy(org, policy_id)
+        pre_adoption = document_to_state(before)
+        declared = _body(inputs)
+        after = client.put_policy(org, policy_id, self._wire(declared))
+        outs = self._outs(inputs, after, declared, sent=declared)
+        outs["preAdoption"] = pre_adoption
+        return CreateResult(policy_id, outs)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        old, inputs = plain(olds), plain(news)
+        org, policy_id = inputs["organizationId"], inputs["policyId"]
+        declared = _body(inputs)
+        differing = {_top_level(p) for p in changed_paths(declared, _body(old))}
+        sent = {k: v for k, v in declared.items() if k in differing}
+        if sent:
+            after = self._client().put_policy(org, policy_id, self._wire(sent))
+            outs = self._outs(inputs, after, declared, sent=sent)
+        else:
+            outs = (
+                self._identity(inputs)
+                | _body(old)
+                | {k: old[k] for k in ("version", "createdAt", "updatedAt") if k in old}
+            )
+        if "preAdoption" in old:
+            outs["preAdoption"] = old["preAdoption"]
+        return UpdateResult(outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        known = plain(props)
+        org, policy_id = self._locate(id_, known)
+        try:
+            document = self._client().get_policy(org, policy_id)
+        except errors.NotFoundError:
+            return ReadResult("", {})
+        declared = _body(known)
+        stored = document_to_state(document, previous=declared)
+        outs = self._identity({**known, "organizationId": org, "policyId": policy_id})
+        outs |= project(stored, declared) | metadata(document)
+        if "preAdoption" in known:
+            outs["preAdoption"] = known["preAdoption"]
+        return ReadResult(policy_id, outs)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        state = plain(props)
+        if not state.get("restoreOnDelete"):
+            return
+        snapshot = state.get("preAdoption")
+        if not isinstance(snapshot, dict) or not _body(snapshot):
+            _warn(f"policy {state.get('policyId')}: no pre-adoption configuration to restore")
+            return
+        try:
+            self._client().put_policy(state["organizationId"], state["policyId"], _body(snapshot))
+        except errors.NotFoundError:
+            return  # gone already: nothing to restore
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _locate(self, id_: str, known: dict[str, Any]) -> tuple[str, str]:
+        """``<policyId>`` or ``<organizationId>/<policyId>`` (the forms ``import_`` accepts)."""
+        org, _, policy_id = id_.rpartition("/")
+        org = org or known.get("organizationId") or self.settings.organization_id or ""
+        if not org:
+            raise errors.ConfigurationError(
+                f"policy {policy_id}: no organization: import it as <organizationId>/<policyId>, "
+                "or set applivery:organizationId"
+            )
+        return org, policy_id
+
+    @staticmethod
+    def _identity(inputs: dict[str, Any]) -> dict[str, Any]:
+        return {k: inputs[k] for k in (*IDENTITY, "restoreOnDelete") if k in inputs}
+
+    @staticmethod
+    def _wire(declared: dict[str, Any]) -> dict[str, Any]:
+        """The PUT body: the validated model, declared fields only, camelCase, JSON types."""
+        body = PolicyBody.model_validate(declared)
+        wire: dict[str, Any]
+        wire = body.model_dump(by_alias=True, exclude_unset=True, mode="json")
+        for app in wire.get("applications") or []:
+            app.pop("actionStatus", None)
+        return wire
+
+    def _outs(
+        self,
+        inputs: dict[str, Any],
+        document: dict[str, Any],
+        declared: dict[str, Any],
+        *,
+        sent: dict[str, Any],
+    ) -> dict[str, Any]:
+        stored = document_to_state(document, previous=declared)
+        lost = changed_paths(sent, stored)
+        if lost:
+            raise errors.NotStoredError(
+                f"Applivery accepted the update of policy {inputs['policyId']} of organization "
+                f"{inputs['organizationId']} but did not store "
+                + ", ".join(lost)
+                + ": its stored document differs from what was sent; run `pulumi up` again, "
+                "and if it persists, report the field to Applivery"
+            )
+        projected: dict[str, Any] = project(stored, declared)
+        return self._identity(inputs) | projected | metadata(document)
+
+
+_CLIENT_LOCK: Final = threading.Lock()

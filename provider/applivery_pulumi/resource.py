@@ -1,0 +1,317 @@
+"""``AppleDevicePolicy`` and its typed arguments, the way Pulumi's own Python SDKs spell them.
+
+Arguments are snake_case; the resource's properties (inputs and state) use the API's camelCase
+names.  Every args class also accepts a plain dict (snake_case or camelCase keys) and any value may
+be a ``pulumi.Output``.  Free-form maps (``configuration``, ``update_policy``, ``policy_features``'s
+``ios``/``macos``) are passed through untouched: their keys belong to the user.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Final, Literal, cast
+
+import pulumi
+import pulumi.dynamic
+
+from .provider import OUTPUTS, AppleDevicePolicyProvider
+
+_SPECIAL: Final = {"ios_app": "iOSApp"}
+
+
+def _camel(name: str) -> str:
+    if name in _SPECIAL:
+        return _SPECIAL[name]
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def _snake(name: str) -> str:
+    if name == "iOSApp":
+        return "ios_app"
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class _Args:
+    """Base of the args classes: conversion to the wire (camelCase) shape."""
+
+    _nested: ClassVar[dict[str, type[_Args]]] = {}
+
+    @classmethod
+    def wire(cls, value: Any) -> Any:
+        """``value`` (an instance, a dict, a list of them, or an Output of those) in wire shape."""
+        if isinstance(value, pulumi.Output):
+            return value.apply(cls.wire)
+        if isinstance(value, list | tuple):
+            return [cls.wire(v) for v in value]
+        if isinstance(value, _Args):
+            items: Mapping[str, Any] = {
+                f.name: getattr(value, f.name)
+                for f in dataclasses.fields(value)  # type: ignore[arg-type]
+            }
+        elif isinstance(value, Mapping):
+            items = value
+        else:
+            return value  # not ours to shape: check reports it with its field path
+        out: dict[str, Any] = {}
+        for key, item in items.items():
+            if item is None:
+                continue
+            snake = _snake(key) if key not in cls._fields() else key
+            name = _camel(snake) if snake in cls._fields() else key
+            nested = cls._nested.get(snake)
+            out[name] = nested.wire(item) if nested is not None else item
+        return out
+
+    @classmethod
+    def _fields(cls) -> frozenset[str]:
+        return frozenset(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+
+
+@dataclasses.dataclass
+class ApplicationScriptsArgs(_Args):
+    pre_install: pulumi.Input[str] | None = None
+    post_install: pulumi.Input[str] | None = None
+    audit: pulumi.Input[str] | None = None
+    enforce: pulumi.Input[str] | None = None
+    runner: pulumi.Input[str] | None = None
+
+
+@dataclasses.dataclass
+class ApplicationArgs(_Args):
+    adm_application: pulumi.Input[str]
+    managed: pulumi.Input[bool] | None = None
+    management_flags: pulumi.Input[Literal[0, 1, 4, 5]] | None = None
+    vpp: pulumi.Input[bool] | None = None
+    ios_app: pulumi.Input[bool] | None = None
+    configuration: pulumi.Input[Mapping[str, Any]] | None = None
+    action: pulumi.Input[Literal["forceInstall", "available", "requiredForSetup"]] | None = None
+    action_status: pulumi.Input[str] | None = None
+    scripts: pulumi.Input[ApplicationScriptsArgs | Mapping[str, Any]] | None = None
+    update_policy: pulumi.Input[Mapping[str, Any]] | None = None
+
+    _nested: ClassVar[dict[str, type[_Args]]] = {"scripts": ApplicationScriptsArgs}
+
+
+@dataclasses.dataclass
+class BookArgs(_Args):
+    type: pulumi.Input[Literal["asset", "store"]] | None = None
+    id: pulumi.Input[str] | None = None
+
+
+@dataclasses.dataclass
+class ScriptArgs(_Args):
+    id: pulumi.Input[str] | None = None
+    type: pulumi.Input[Literal["once", "loop", "onDemand"]] | None = None
+    loop_time: pulumi.Input[int] | None = None
+    reset_date: pulumi.Input[str] | None = None
+    arguments: pulumi.Input[str] | None = None
+    arguments_processed: pulumi.Input[str] | None = None
+    name: pulumi.Input[str] | None = None
+    description: pulumi.Input[str] | None = None
+    runner: pulumi.Input[str] | None = None
+    scope: pulumi.Input[Literal["user", "machine"]] | None = None
+
+
+@dataclasses.dataclass
+class BookmarkArgs(_Args):
+    title: pulumi.Input[str] | None = None
+    description: pulumi.Input[str] | None = None
+    url: pulumi.Input[str] | None = None
+    icon_base64: pulumi.Input[str] | None = None
+    icon_url: pulumi.Input[str] | None = None
+
+
+@dataclasses.dataclass
+class AssetArgs(_Args):
+    mdm_asset_id: pulumi.Input[str] | None = None
+    location: pulumi.Input[str] | None = None
+    asset_name: pulumi.Input[str] | None = None
+    scope: pulumi.Input[Literal["user", "system", "all-users"]] | None = None
+
+
+@dataclasses.dataclass
+class BlacklistedAppArgs(_Args):
+    bundle_id: pulumi.Input[str] | None = None
+    action: pulumi.Input[Literal["block", "remove"]] | None = None
+
+
+@dataclasses.dataclass
+class PolicyFeaturesArgs(_Args):
+    ios: pulumi.Input[Mapping[str, Any]] | None = None
+    macos: pulumi.Input[Mapping[str, Any]] | None = None
+
+
+@dataclasses.dataclass
+class AgentConfigurationArgs(_Args):
+    allow_location: pulumi.Input[bool] | None = None
+    allow_location_macos: pulumi.Input[bool] | None = None
+    allow_package_time: pulumi.Input[bool] | None = None
+    allow_package_time_ios: pulumi.Input[bool] | None = None
+    allow_package_transfer: pulumi.Input[bool] | None = None
+    allow_package_transfer_ios: pulumi.Input[bool] | None = None
+    allow_device_info_battery_usage: pulumi.Input[bool] | None = None
+    allow_device_info_bluetooth: pulumi.Input[bool] | None = None
+    allow_device_info_system_info: pulumi.Input[bool] | None = None
+    allow_device_info_battery_usage_ios: pulumi.Input[bool] | None = None
+    allow_device_info_bluetooth_ios: pulumi.Input[bool] | None = None
+    allow_device_info_system_info_ios: pulumi.Input[bool] | None = None
+    allow_network_status_macos: pulumi.Input[bool] | None = None
+    allow_network_status_ios: pulumi.Input[bool] | None = None
+    app_blacklist: pulumi.Input[Sequence[BlacklistedAppArgs | Mapping[str, Any]]] | None = None
+    policy_features: pulumi.Input[PolicyFeaturesArgs | Mapping[str, Any]] | None = None
+
+    _nested: ClassVar[dict[str, type[_Args]]] = {
+        "app_blacklist": BlacklistedAppArgs,
+        "policy_features": PolicyFeaturesArgs,
+    }
+
+
+@dataclasses.dataclass
+class AppleDevicePolicyArgs(_Args):
+    """What one ``AppleDevicePolicy`` declares.  Only what is set here is managed."""
+
+    policy_id: pulumi.Input[str]
+    organization_id: pulumi.Input[str] | None = None
+    name: pulumi.Input[str] | None = None
+    profiles: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    applications: pulumi.Input[Sequence[ApplicationArgs | Mapping[str, Any]]] | None = None
+    books: pulumi.Input[Sequence[BookArgs | Mapping[str, Any]]] | None = None
+    scripts: pulumi.Input[Sequence[ScriptArgs | Mapping[str, Any]]] | None = None
+    bookmarks: pulumi.Input[Sequence[BookmarkArgs | Mapping[str, Any]]] | None = None
+    assets: pulumi.Input[Sequence[AssetArgs | Mapping[str, Any]]] | None = None
+    agent_configuration: pulumi.Input[AgentConfigurationArgs | Mapping[str, Any]] | None = None
+    segment_id: pulumi.Input[int] | None = None
+    expose_to_children: pulumi.Input[bool] | None = None
+    restore_on_delete: pulumi.Input[bool] | None = None
+    """On destroy, put back the configuration the policy had before it was adopted."""
+
+    _nested: ClassVar[dict[str, type[_Args]]] = {
+        "applications": ApplicationArgs,
+        "books": BookArgs,
+        "scripts": ScriptArgs,
+        "bookmarks": BookmarkArgs,
+        "assets": AssetArgs,
+        "agent_configuration": AgentConfigurationArgs,
+    }
+
+
+_ARG_NAMES: Final = frozenset(f.name for f in dataclasses.fields(AppleDevicePolicyArgs))
+
+
+class AppleDevicePolicy(pulumi.dynamic.Resource, module="applivery", name="AppleDevicePolicy"):
+    """An Applivery Apple device policy, adopted and managed by Pulumi.
+
+    Create adopts an existing policy (the API has no create call): its configuration before
+    adoption is kept in ``pre_adoption``.  Destroy releases it unchanged, or with
+    ``restore_on_delete=True`` puts ``pre_adoption`` back.
+    """
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: AppleDevicePolicyArgs | Mapping[str, Any] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if args is None:
+            args = kwargs
+        elif kwargs:
+            raise TypeError("pass either args or keyword arguments, not both")
+        props = cast(dict[str, Any], AppleDevicePolicyArgs.wire(args))
+        for name in (*_BODY_AND_IDENTITY, *OUTPUTS):
+            props.setdefault(name, None)
+        _warn_read_only(props.get("applications"), resource_name)
+        super().__init__(AppleDevicePolicyProvider(), resource_name, props, opts)
+
+    def _out(self, name: str) -> pulumi.Output[Any]:
+        return cast(pulumi.Output[Any], self.__dict__[name])
+
+    @property
+    def organization_id(self) -> pulumi.Output[str]:
+        return self._out("organizationId")
+
+    @property
+    def policy_id(self) -> pulumi.Output[str]:
+        """The policy's id (also the resource id)."""
+        return self._out("policyId")
+
+    @property
+    def name(self) -> pulumi.Output[str | None]:
+        return self._out("name")
+
+    @property
+    def profiles(self) -> pulumi.Output[list[str] | None]:
+        """Profile ids as stored by the service (objects reduced to ids)."""
+        return self._out("profiles")
+
+    @property
+    def applications(self) -> pulumi.Output[list[dict[str, Any]] | None]:
+        return self._out("applications")
+
+    @property
+    def books(self) -> pulumi.Output[list[dict[str, Any]] | None]:
+        return self._out("books")
+
+    @property
+    def scripts(self) -> pulumi.Output[list[dict[str, Any]] | None]:
+        return self._out("scripts")
+
+    @property
+    def bookmarks(self) -> pulumi.Output[list[dict[str, Any]] | None]:
+        return self._out("bookmarks")
+
+    @property
+    def assets(self) -> pulumi.Output[list[dict[str, Any]] | None]:
+        return self._out("assets")
+
+    @property
+    def agent_configuration(self) -> pulumi.Output[dict[str, Any] | None]:
+        return self._out("agentConfiguration")
+
+    @property
+    def segment_id(self) -> pulumi.Output[int | None]:
+        return self._out("segmentId")
+
+    @property
+    def expose_to_children(self) -> pulumi.Output[bool | None]:
+        return self._out("exposeToChildren")
+
+    @property
+    def restore_on_delete(self) -> pulumi.Output[bool | None]:
+        return self._out("restoreOnDelete")
+
+    @property
+    def version(self) -> pulumi.Output[int]:
+        """The service's version of the policy, bumped on each change."""
+        return self._out("version")
+
+    @property
+    def created_at(self) -> pulumi.Output[str]:
+        return self._out("createdAt")
+
+    @property
+    def updated_at(self) -> pulumi.Output[str]:
+        """When the service last changed the policy (its own text)."""
+        return self._out("updatedAt")
+
+    @property
+    def pre_adoption(self) -> pulumi.Output[dict[str, Any]]:
+        """The configuration before Pulumi adopted the policy (what restore_on_delete puts back)."""
+        return self._out("preAdoption")
+
+
+_BODY_AND_IDENTITY: Final = tuple(_camel(n) for n in sorted(_ARG_NAMES))
+
+
+def _warn_read_only(applications: Any, resource_name: str) -> None:
+    if not isinstance(applications, list):
+        return
+    for i, app in enumerate(applications):
+        if isinstance(app, dict) and app.get("actionStatus") is not None:
+            pulumi.log.warn(
+                f"{resource_name}: applications[{i}].actionStatus is read-only (the service "
+                "derives it from `action`): it is ignored and never sent"
+            )

@@ -1,0 +1,57 @@
+"""The provider's configuration, in one place.
+
+Stack config under the ``applivery:`` namespace, with environment fallbacks:
+
+=========================  ============================  =====================================
+stack config               environment                   meaning
+=========================  ============================  =====================================
+``applivery:apiToken``     ``APPLIVERY_API_TOKEN``       bearer token (set it as a secret)
+``applivery:baseUrl``      ``APPLIVERY_BASE_URL``        default ``https://api.applivery.io``
+``applivery:organizationId`` ``APPLIVERY_ORGANIZATION_ID`` used when a resource omits it
+=========================  ============================  =====================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from pydantic import SecretStr
+
+DEFAULT_BASE_URL: Final = "https://api.applivery.io"
+
+_KEYS: Final = {
+    "api_token": ("applivery:apiToken", "APPLIVERY_API_TOKEN"),
+    "base_url": ("applivery:baseUrl", "APPLIVERY_BASE_URL"),
+    "organization_id": ("applivery:organizationId", "APPLIVERY_ORGANIZATION_ID"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_token: SecretStr | None = field(default=None, repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    organization_id: str | None = None
+
+    @classmethod
+    def load(
+        cls,
+        get: Callable[[str], Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Stack config first (``get`` is ``ConfigureRequest.config.get``), then the environment."""
+        env = os.environ if environ is None else environ
+        found: dict[str, str | None] = {}
+        for attr, (key, var) in _KEYS.items():
+            value = get(key) if get is not None else None
+            if value in (None, ""):
+                value = env.get(var) or None
+            found[attr] = str(value).strip() if value is not None else None
+        token = found["api_token"]
+        return cls(
+            api_token=SecretStr(token) if token else None,
+            base_url=(found["base_url"] or DEFAULT_BASE_URL).rstrip("/"),
+            organization_id=found["organization_id"],
+        )
