@@ -273,7 +273,16 @@ def _reason(model: type[BaseModel], err: Any) -> str:
         return f"{message} (got {names.get(got, got)})"
     if kind == "missing":
         return "required field is missing"
+    value = err.get("input")
+    if isinstance(value, int | float | str) and not isinstance(value, bool) and kind in _SHOW_INPUT:
+        return f"{message} (got {str(value)[:40]!r})"
     return message
+
+
+# Errors where echoing the offending value helps (enums, ranges); never free text.
+_SHOW_INPUT: Final = frozenset(
+    {"literal_error", "greater_than_equal", "int_from_float", "int_parsing"}
+)
 
 
 def problems(model: type[BaseModel], data: Any, skip: Any = None) -> list[tuple[str, str]]:
