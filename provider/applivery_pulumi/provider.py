@@ -225,8 +225,8 @@ class AppleDevicePolicyProvider(ResourceProvider):
         stored = document_to_state(document, previous=declared)
         outs = self._identity({**known, "organizationId": org, "policyId": policy_id})
         outs |= project(stored, declared) | metadata(document)
-        if "preAdoption" in known:
-            outs["preAdoption"] = known["preAdoption"]
+        # An import adopts without writing: what is stored now is the pre-adoption configuration.
+        outs["preAdoption"] = known.get("preAdoption") or document_to_state(document)
         return ReadResult(policy_id, outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:

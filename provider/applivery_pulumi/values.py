@@ -12,13 +12,14 @@ from typing import Any, Final
 PROVIDER_KEY: Final = "__provider"
 _SECRET_SIG_KEY: Final = "4dabf18193072939515e22adb298388d"  # noqa: S105 (SDK marker)
 _SECRET_SIG: Final = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 (SDK marker)
-_UNKNOWN_TEXT: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+# How the SDK's RPC layer spells an unknown value; also our stand-in for a value to come.
+UNKNOWN: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 def is_unknown(value: Any) -> bool:
     """True for a value the engine does not know yet (preview of a computed input)."""
     if isinstance(value, str):
-        return value == _UNKNOWN_TEXT
+        return value == UNKNOWN
     return type(value).__name__ == "Unknown" and type(value).__module__ == "pulumi.output"
 
 

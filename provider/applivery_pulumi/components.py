@@ -1,0 +1,174 @@
+"""Policies as data: one YAML file per policy, turned into ``AppleDevicePolicy`` resources.
+
+A policy file holds the policy's fields with the API's camelCase names, plus:
+
+* ``policyId`` (required) and ``organizationId`` (optional: ``applivery:organizationId``);
+* ``restoreOnDelete`` (optional);
+* ``import: true`` — written by ``applivery-pulumi export``: the next ``pulumi up`` adopts the
+  policy with the ``import_`` resource option, without writing to it;
+* ``${name}`` placeholders, anywhere a value goes, filled from ``PolicySet(values={...})``,
+  which may be ``pulumi.Output``s (a ``StackReference`` output, another resource's output).
+
+Files are validated by the same models as the resource when the program runs, so a bad file
+fails ``pulumi preview`` naming the file and the field path, before any request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import pulumi
+import yaml
+
+from .resource import AppleDevicePolicy
+from .values import UNKNOWN
+
+PLACEHOLDER: Final = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}$")
+SUFFIXES: Final = (".yaml", ".yml")
+_FILE_ONLY: Final = frozenset({"import"})
+
+
+class PolicyFileError(ValueError):
+    """A policy file that cannot be used, with every problem named by file and field path."""
+
+
+@dataclass(frozen=True)
+class PolicyFile:
+    """One parsed policy file: its resource name, its fields and whether to import it."""
+
+    path: Path
+    key: str
+    fields: dict[str, Any]
+    import_existing: bool
+
+    @property
+    def import_id(self) -> str:
+        org = self.fields.get("organizationId")
+        policy_id = str(self.fields["policyId"])
+        return f"{org}/{policy_id}" if isinstance(org, str) and org else policy_id
+
+
+def _placeholders(value: Any, found: set[str]) -> None:
+    if isinstance(value, str):
+        m = PLACEHOLDER.match(value)
+        if m:
+            found.add(m.group(1))
+    elif isinstance(value, dict):
+        for v in value.values():
+            _placeholders(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            _placeholders(v, found)
+
+
+def substitute(value: Any, values: Mapping[str, Any]) -> Any:
+    """Replace ``${name}`` strings by ``values[name]`` (which may be an Output)."""
+    if isinstance(value, str):
+        m = PLACEHOLDER.match(value)
+        return values[m.group(1)] if m else value
+    if isinstance(value, dict):
+        return {k: substitute(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, values) for v in value]
+    return value
+
+
+def load_policy_file(path: Path, names: Iterable[str] = ()) -> PolicyFile:
+    """Parse and validate one file; ``names`` are the placeholders the caller can fill."""
+    from .provider import AppleDevicePolicyProvider
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise PolicyFileError(f"{path}{line}: not a readable YAML file: {exc}") from None
+    if not isinstance(raw, dict):
+        raise PolicyFileError(
+            f"{path}: must hold a mapping of policy fields, not {type(raw).__name__}"
+        )
+    problems: list[str] = []
+    used: set[str] = set()
+    _placeholders(raw, used)
+    known = set(names)
+    problems += [
+        f"{path}: ${{{name}}} has no value (PolicySet values: {', '.join(sorted(known)) or 'none'})"
+        for name in sorted(used - known)
+    ]
+    import_existing = raw.get("import", False)
+    if not isinstance(import_existing, bool):
+        problems.append(f"{path}: import: must be true or false")
+    fields = {k: v for k, v in raw.items() if k not in _FILE_ONLY}
+    # Placeholders are values not known yet: validated like a preview's unknowns.
+    probe = substitute(fields, dict.fromkeys(used, UNKNOWN))
+    # Without organizationId the resource takes applivery:organizationId, checked at preview.
+    probe.setdefault("organizationId", UNKNOWN)
+    checked = AppleDevicePolicyProvider().check({}, probe)
+    problems += [f"{path}: {f.property}: {f.reason}" for f in checked.failures]
+    if problems:
+        raise PolicyFileError("\n".join(problems))
+    return PolicyFile(path, path.stem, fields, bool(import_existing))
+
+
+def load_policy_files(directory: Path | str, names: Iterable[str] = ()) -> list[PolicyFile]:
+    """Every policy file of ``directory``, sorted by name; all problems of all files at once."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise PolicyFileError(f"{folder}: no such policy folder")
+    names = list(names)
+    loaded: list[PolicyFile] = []
+    problems: list[str] = []
+    for path in sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file()):
+        try:
+            loaded.append(load_policy_file(path, names))
+        except PolicyFileError as exc:
+            problems.append(str(exc))
+    owners: dict[tuple[Any, Any], Path] = {}
+    for policy in loaded:
+        ident = (policy.fields.get("organizationId"), policy.fields.get("policyId"))
+        if ident in owners:
+            problems.append(
+                f"{policy.path}: policyId {ident[1]} is already managed by {owners[ident]}"
+            )
+        owners.setdefault(ident, policy.path)
+    if problems:
+        raise PolicyFileError("\n".join(problems))
+    return loaded
+
+
+class PolicySet(pulumi.ComponentResource):
+    """A folder of policy files as ``AppleDevicePolicy`` children, one per file.
+
+    ``policies`` maps each file's stem to its resource; the component's outputs give, per
+    policy, its id, version and dashboard-visible name.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        directory: Path | str,
+        *,
+        values: Mapping[str, pulumi.Input[Any]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("applivery:index:PolicySet", name, None, opts)
+        values = dict(values or {})
+        self.policies: dict[str, AppleDevicePolicy] = {}
+        for policy in load_policy_files(directory, values):
+            child_opts = pulumi.ResourceOptions(
+                parent=self, import_=policy.import_id if policy.import_existing else None
+            )
+            self.policies[policy.key] = AppleDevicePolicy(
+                f"{name}-{policy.key}", substitute(policy.fields, values), child_opts
+            )
+        self.summary: pulumi.Output[dict[str, Any]] = pulumi.Output.all(
+            **{
+                key: pulumi.Output.all(id=p.policy_id, version=p.version, name=p.name)
+                for key, p in self.policies.items()
+            }
+        )
+        self.register_outputs({"policies": self.summary})
