@@ -119,12 +119,12 @@ class AppleDevicePolicyProvider(ResourceProvider):
 
     def _client(self) -> AppliveryClient:
         with _CLIENT_LOCK:
-            client: AppliveryClient | None = self.__dict__.get("_client")
+            client: AppliveryClient | None = self.__dict__.get("_live_client")
             if client is None:
                 from .client import AppliveryClient
 
                 client = AppliveryClient(self.settings)
-                self.__dict__["_client"] = client
+                self.__dict__["_live_client"] = client
         return client
 
     # -- check -----------------------------------------------------------------------------------
