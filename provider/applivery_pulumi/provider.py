@@ -133,7 +133,8 @@ class AppleDevicePolicyProvider(ResourceProvider):
         inputs = plain(news)
         if "organizationId" not in inputs and self.settings.organization_id:
             inputs["organizationId"] = self.settings.organization_id
-        for i, app in enumerate(inputs.get("applications") or []):
+        apps = inputs.get("applications")
+        for i, app in enumerate(apps if isinstance(apps, list) else []):
             if isinstance(app, dict) and "actionStatus" in app:
                 _warn(
                     f"applications[{i}].actionStatus is read-only (the service derives it from "
