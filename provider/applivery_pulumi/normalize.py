@@ -27,7 +27,8 @@ def _profile_id(profile: Any) -> Any:
     return profile
 
 
-def _segment_id(value: Any) -> Any:
+def segment_id(value: Any) -> Any:
+    """``"1"`` (the reference's own spelling) → ``1``; anything else unchanged."""
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return value
@@ -70,7 +71,7 @@ def document_to_state(
         if name == "profiles" and isinstance(value, list):
             value = [_profile_id(p) for p in value]
         elif name == "segmentId":
-            value = _segment_id(value)
+            value = segment_id(value)
         elif name == "applications" and isinstance(value, list):
             value = _applications(value, plain(previous.get("applications")))
         out[name] = value

@@ -35,7 +35,7 @@ from pulumi.dynamic import (
 from . import errors
 from .diff import changed_paths, duplicate_keys, project
 from .model import BODY_FIELDS, PolicyBody, PolicyIdentity, problems
-from .normalize import document_to_state, metadata
+from .normalize import document_to_state, metadata, segment_id
 from .settings import Settings
 from .values import is_unknown, plain
 
@@ -59,7 +59,11 @@ class PolicyDiffResult(DiffResult):
 
 
 def _body(inputs: dict[str, Any]) -> dict[str, Any]:
-    return {k: inputs[k] for k in BODY_FIELDS if k in inputs}
+    body: dict[str, Any] = {k: inputs[k] for k in BODY_FIELDS if k in inputs}
+    # A declared "1" (the reference's own example) is the number the service stores.
+    if "segmentId" in body:
+        body["segmentId"] = segment_id(body["segmentId"])
+    return body
 
 
 def _top_level(path: str) -> str:
