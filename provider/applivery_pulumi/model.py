@@ -89,6 +89,14 @@ def _segment_id(value: Any) -> Any:
     return value
 
 
+def _not_bool(value: Any) -> Any:
+    # A Literal of ints takes True/False as 1/0; the service stores numbers, so true would be
+    # sent as 1 and then never compare equal to what was declared.
+    if isinstance(value, bool):
+        raise ValueError(f"must be 0, 1, 4 or 5, not a boolean (got {str(value).lower()})")
+    return value
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -112,7 +120,7 @@ class Application(_Body):
     admApplication: Hex24
     managed: StrictBool | None = None
     # 0 is listed by the reference's enum (no flags); 1, 4 and 5 are the documented overrides.
-    managementFlags: Literal[0, 1, 4, 5] | None = None
+    managementFlags: Annotated[Literal[0, 1, 4, 5], BeforeValidator(_not_bool)] | None = None
     vpp: StrictBool | None = None
     iOSApp: StrictBool | None = None
     configuration: dict[str, Any] | None = None
