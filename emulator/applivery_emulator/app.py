@@ -8,6 +8,7 @@ schemas still appear in /openapi.json through ``openapi_extra``.
 from __future__ import annotations
 
 import json
+import math
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import Enum
@@ -96,8 +97,14 @@ async def read_json(request: Request) -> Any:
     def no_constants(name: str) -> Any:
         raise ValueError(name)
 
+    def finite(number: str) -> float:
+        value = float(number)
+        if not math.isfinite(value):
+            raise ValueError("number out of range")
+        return value
+
     try:
-        return json.loads(text, parse_constant=no_constants)
+        return json.loads(text, parse_constant=no_constants, parse_float=finite)
     except (ValueError, RecursionError) as exc:
         raise errors.validation_error(f"body: not valid JSON ({type(exc).__name__})") from None
 
