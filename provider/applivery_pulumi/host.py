@@ -71,6 +71,17 @@ def _provider(props: dict[str, Any], config: dict[str, Any]) -> ResourceProvider
     return found
 
 
+def _provider_for_type(urn: str) -> str:
+    """The serialized provider of a resource type this package defines (for imports)."""
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    from .provider import AppleDevicePolicyProvider
+
+    if not urn.split("::")[-2].endswith("dynamic/applivery:AppleDevicePolicy"):
+        raise ValueError(f"{urn}: cannot import a dynamic resource of another package")
+    return str(serialize_provider(AppleDevicePolicyProvider()))
+
+
 def _serialize(props: dict[str, Any]) -> Any:
     loop = asyncio.new_event_loop()
     try:
@@ -187,6 +198,10 @@ class Servicer(provider_pb2_grpc.ResourceProviderServicer):
         props = rpc.deserialize_properties(request.properties)
         if not props and request.inputs is not None:
             props = rpc.deserialize_properties(request.inputs)
+        if PROVIDER_KEY not in props:
+            # An import: the engine reads before it has any input, so no serialized provider
+            # comes along.  The resource type says which provider this is.
+            props = {**props, PROVIDER_KEY: _provider_for_type(request.urn)}
         result = _provider(props, self._config).read(request.id, props)
         outs = dict(result.outs or {})
         outs[PROVIDER_KEY] = props[PROVIDER_KEY]
