@@ -226,12 +226,19 @@ class AppleDevicePolicyProvider(ResourceProvider):
             document = self._client().get_policy(org, policy_id)
         except errors.NotFoundError:
             return ReadResult("", {})
+        identity = self._identity({**known, "organizationId": org, "policyId": policy_id})
+        if "policyId" not in known:
+            # An import: nothing is declared yet, so state takes the whole policy, and the engine
+            # compares the program's declaration with it.  Nothing is written: what is stored now
+            # is also the pre-adoption configuration.
+            stored = document_to_state(document)
+            outs = identity | stored | metadata(document) | {"preAdoption": stored}
+            return ReadResult(policy_id, outs, identity | stored)
         declared = _body(known)
-        stored = document_to_state(document, previous=declared)
-        outs = self._identity({**known, "organizationId": org, "policyId": policy_id})
-        outs |= project(stored, declared) | metadata(document)
-        # An import adopts without writing: what is stored now is the pre-adoption configuration.
-        outs["preAdoption"] = known.get("preAdoption") or document_to_state(document)
+        projected: dict[str, Any] = project(document_to_state(document, declared), declared)
+        outs = identity | projected | metadata(document)
+        if "preAdoption" in known:
+            outs["preAdoption"] = known["preAdoption"]
         return ReadResult(policy_id, outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
