@@ -313,3 +313,14 @@ def test_ready_file_reports_the_port(emulator: Emulator) -> None:
     assert info["port"] == emulator.port
     assert info["pid"] == emulator.pid
     assert info["url"] == emulator.base_url
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "applivery-emulator"
+    if not script.exists():
+        pytest.skip("project not installed into this interpreter's environment")
+    result = subprocess.run(
+        [str(script), "--help"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 0
+    assert "--fault-seed" in result.stdout
