@@ -174,27 +174,22 @@ class Service:
                     if key in sent and sent[key] != row.doc.get(key):
                         raise ApiError(400, errors.SEGMENT_LOCKED)
             old_doc = row.doc
-            wanted = {**old_doc, **sent}
-            stored = wanted
+            stored = {**old_doc, **sent}
             dropped = self.faults.field_to_drop()
             if dropped and dropped in sent:
-                # accepted-but-not-stored fault: answer as if stored, keep the old value
-                stored = dict(wanted)
+                # accepted-but-not-stored fault: 200, but the field keeps its old value
                 if dropped in old_doc:
                     stored[dropped] = old_doc[dropped]
                 else:
                     stored.pop(dropped, None)
-            stamp = now()
-            answer = PolicyRow(**{**row.__dict__, "doc": wanted})
-            if wanted != old_doc:
-                answer.version = row.version + 1
-                answer.updated_at = stamp
             if stored != old_doc:
                 row.doc = stored
                 row.version += 1
-                row.updated_at = stamp
+                row.updated_at = now()
                 tx.save_policy(row)
-            return self._render(tx, org, [answer], echo=True)[0]
+            # The answer is the stored document, as the reference says of the PUT response: a
+            # client that checks it sees what was not stored.
+            return self._render(tx, org, [row], echo=True)[0]
 
     # ------------------------------------------------------------------ admin
     def list_orgs(self) -> list[dict[str, Any]]:

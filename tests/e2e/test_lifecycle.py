@@ -1,0 +1,243 @@
+"""End to end: the real Pulumi CLI runs the provider against a real emulator process.
+
+Each test has its own emulator (random port, own SQLite file), its own file backend and stack.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.emulator_harness import Emulator, new_object_id, start_emulator
+from tests.pulumi_harness import PulumiProject
+
+pytestmark = pytest.mark.e2e
+
+PROFILE_A = "698f42e5457fafa13d088794"
+PROFILE_B = "698f42e5457fafa13d088795"
+APP = "698f42e5457fafa13d0887b1"
+
+
+def declared(policy_id: str, **over: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "policyId": policy_id,
+        "name": "Corporate iOS",
+        "profiles": [PROFILE_A, PROFILE_B],
+        "applications": [
+            {"admApplication": APP, "managed": True, "action": "available", "iOSApp": True}
+        ],
+        "agentConfiguration": {
+            "allowLocation": True,
+            "appBlacklist": [{"bundleId": "com.example.games", "action": "block"}],
+        },
+        "scripts": [{"type": "loop", "loopTime": 3600, "name": "Compliance", "runner": "bash"}],
+        "segmentId": 1,
+        "exposeToChildren": True,
+    }
+    args.update(over)
+    return args
+
+
+def seed_catalogue(emu: Emulator) -> None:
+    emu.create_profile(id=PROFILE_A, name="Wi-Fi")
+    emu.create_profile(id=PROFILE_B, name="Passcode")
+
+
+@pytest.fixture
+def emu(tmp_path: Path) -> Any:
+    with start_emulator(tmp_path / "emulator", token="marker-" + new_object_id()) as e:
+        seed_catalogue(e)
+        yield e
+
+
+def project_for(tmp_path: Path, emu: Emulator, **kwargs: Any) -> PulumiProject:
+    return PulumiProject(tmp_path / "project", emu, **kwargs)
+
+
+def test_up_then_preview_and_refresh_report_no_changes(tmp_path: Path, emu: Emulator) -> None:
+    policy = emu.create_policy(name="Draft")
+    project = project_for(tmp_path, emu)
+    project.declare([{"name": "corp", "args": declared(policy["id"])}])
+
+    project.run("up", "--yes")
+    stored = emu.get_policy(policy["id"])
+    assert stored["name"] == "Corporate iOS"
+    assert {p["id"] for p in stored["profiles"]} == {PROFILE_A, PROFILE_B}
+
+    emu.reset_counters()
+    project.run("preview", "--expect-no-changes")
+    project.run("up", "--yes", "--expect-no-changes")
+    assert emu.counters()["total"] == 0, "a no-op preview and up send no request"
+
+    project.run("refresh", "--yes", "--expect-no-changes")
+    outputs = project.resource_outputs("corp")
+    assert outputs["profiles"] == [PROFILE_A, PROFILE_B]
+    assert "password" not in json.dumps(outputs)
+
+
+def test_out_of_band_edit_is_drift_and_up_restores_it(tmp_path: Path, emu: Emulator) -> None:
+    policy = emu.create_policy(name="Draft")
+    project = project_for(tmp_path, emu)
+    project.declare([{"name": "corp", "args": declared(policy["id"])}])
+    project.run("up", "--yes")
+
+    emu.edit_policy(policy["id"], name="Renamed in the dashboard")
+    drift = project.run("preview", "--refresh", "--diff", "--expect-no-changes", check=False)
+    assert drift.returncode != 0
+    assert "Renamed in the dashboard" in drift.output
+
+    project.run("up", "--refresh", "--yes")
+    assert emu.get_policy(policy["id"])["name"] == "Corporate iOS"
+    project.run("preview", "--refresh", "--expect-no-changes")
+
+
+def test_preview_diff_names_the_changed_nested_field(tmp_path: Path, emu: Emulator) -> None:
+    policy = emu.create_policy(name="Draft")
+    project = project_for(tmp_path, emu)
+    project.declare([{"name": "corp", "args": declared(policy["id"])}])
+    project.run("up", "--yes")
+
+    changed = declared(policy["id"])
+    changed["agentConfiguration"] = copy.deepcopy(changed["agentConfiguration"])
+    changed["agentConfiguration"]["allowLocation"] = False
+    project.declare([{"name": "corp", "args": changed}])
+    preview = project.run("preview", "--diff")
+    assert "allowLocation" in preview.output
+    assert "~ pulumi-python:dynamic/applivery:AppleDevicePolicy" in preview.output
+    before = emu.get_policy(policy["id"])["version"]
+
+    emu.reset_counters()
+    project.run("up", "--yes")
+    counts = emu.counters()["requests"]
+    assert sum(n for k, n in counts.items() if k.startswith("PUT")) == 1
+    after = emu.get_policy(policy["id"])
+    assert after["agentConfiguration"]["allowLocation"] is False
+    assert after["version"] == before + 1
+    project.run("preview", "--expect-no-changes")
+
+
+def test_import_existing_policy_then_empty_preview(tmp_path: Path, emu: Emulator) -> None:
+    body = declared("0" * 24)
+    body.pop("policyId")
+    policy = emu.create_policy(**body)
+    version = policy["version"]
+    project = project_for(tmp_path, emu)
+    project.declare(
+        [
+            {
+                "name": "imported",
+                "args": declared(policy["id"]),
+                "import": f"{emu.org}/{policy['id']}",
+            }
+        ]
+    )
+    emu.reset_counters()
+    project.run("up", "--yes")
+    requests = emu.counters()["requests"]
+    assert not any(k.startswith("PUT") for k in requests), "import never writes"
+    assert emu.get_policy(policy["id"])["version"] == version
+    project.run("preview", "--expect-no-changes")
+
+
+def test_invalid_input_fails_at_preview_naming_the_field(tmp_path: Path, emu: Emulator) -> None:
+    policy = emu.create_policy(name="Draft")
+    project = project_for(tmp_path, emu)
+    bad = declared(policy["id"])
+    bad["applications"] = [{"admApplication": APP, "managementFlags": 3}]
+    project.declare([{"name": "corp", "args": bad}])
+    emu.reset_counters()
+    result = project.run("preview", check=False)
+    assert result.returncode != 0
+    assert "applications[0].managementFlags" in result.output
+    assert "0, 1, 4 or 5" in result.output
+    assert emu.counters()["total"] == 0
+
+
+def test_wrong_token_fails_with_token_advice(tmp_path: Path, emu: Emulator) -> None:
+    policy = emu.create_policy(name="Draft")
+    project = project_for(tmp_path, emu, token="not-the-token")
+    project.declare([{"name": "corp", "args": declared(policy["id"])}])
+    result = project.run("up", "--yes", check=False)
+    assert result.returncode != 0
+    assert "4004" in result.output
+    assert "applivery:apiToken" in result.output
+    assert "Traceback" not in result.output
+    assert emu.get_policy(policy["id"])["name"] == "Draft"
+
+
+def test_destroy_releases_or_restores(tmp_path: Path, emu: Emulator) -> None:
+    kept = emu.create_policy(name="Kept draft")
+    restored = emu.create_policy(name="Restored draft", exposeToChildren=False)
+    project = project_for(tmp_path, emu)
+    project.declare(
+        [
+            {"name": "kept", "args": declared(kept["id"], name="Managed A")},
+            {
+                "name": "restored",
+                "args": declared(restored["id"], name="Managed B", restoreOnDelete=True),
+            },
+        ]
+    )
+    project.run("up", "--yes")
+    assert emu.get_policy(restored["id"])["name"] == "Managed B"
+
+    project.run("destroy", "--yes")
+    released = emu.get_policy(kept["id"])
+    assert released["name"] == "Managed A", "release leaves the policy as it is"
+    back = emu.get_policy(restored["id"])
+    assert back["name"] == "Restored draft"
+    assert back["exposeToChildren"] is False
+
+
+def _assert_marker_absent(project: PulumiProject, emu: Emulator, outputs: list[Any]) -> None:
+    marker = emu.token
+    exported = project.run("stack", "export").stdout
+    state_files = "".join(
+        p.read_text(errors="replace") for p in (project.dir / "state").rglob("*") if p.is_file()
+    )
+    assert marker not in exported
+    assert marker not in state_files
+    for result in outputs:
+        assert marker not in result.output
+    assert marker not in emu.log_text()
+    # The pickled provider carries no token either (decode it from the exported state).
+    for res in json.loads(exported)["deployment"].get("resources", []):
+        pickled = res.get("outputs", {}).get("__provider")
+        if isinstance(pickled, str):
+            assert marker.encode() not in base64.b64decode(pickled)
+
+
+def test_token_from_stack_config_appears_nowhere(tmp_path: Path, emu: Emulator) -> None:
+    policy = emu.create_policy(name="Draft")
+    project = project_for(tmp_path, emu)
+    project.declare([{"name": "corp", "args": declared(policy["id"])}])
+    outputs = [
+        project.run("up", "--yes"),
+        project.run("refresh", "--yes"),
+        project.run("preview", "--diff"),
+    ]
+    _assert_marker_absent(project, emu, outputs)
+    outputs.append(project.run("destroy", "--yes"))
+    _assert_marker_absent(project, emu, outputs)
+
+
+def test_token_from_environment_stays_out_of_verbose_engine_logs(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    # At -v=9 the engine logs every provider's configuration, secrets included; a token given
+    # through APPLIVERY_API_TOKEN never reaches the engine, so debug logs stay clean.
+    policy = emu.create_policy(name="Draft")
+    project = project_for(tmp_path, emu, token="", env={"APPLIVERY_API_TOKEN": emu.token})
+    project.declare([{"name": "corp", "args": declared(policy["id"])}])
+    outputs = [
+        project.run("up", "--yes", "-v=9", "--logtostderr"),
+        project.run("refresh", "--yes", "-v=9", "--logtostderr"),
+    ]
+    assert emu.get_policy(policy["id"])["name"] == "Corporate iOS"
+    outputs.append(project.run("destroy", "--yes", "-v=9", "--logtostderr"))
+    _assert_marker_absent(project, emu, outputs)

@@ -1,0 +1,171 @@
+"""Drive the real Pulumi CLI (from ``.tools/bin``) on throwaway projects, for end-to-end tests.
+
+    project = PulumiProject(tmp_path / "proj", emulator)      # own backend, PULUMI_HOME, stack
+    project.declare(AppleDevicePolicy=..., ...)                # what the program declares
+    project.run("up", "--yes")                                  # -> CompletedProcess, checked
+
+The program (``PROGRAM`` below) reads ``resources.json`` beside it on every run, so a test
+changes what is declared by rewriting that file, the way a user edits their program.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.emulator_harness import REPO, Emulator
+
+TOOLS_BIN = REPO / ".tools" / "bin"
+VENV = REPO / ".venv"
+PASSPHRASE = "e2e-passphrase"
+
+PROGRAM = """
+import json
+from pathlib import Path
+
+import pulumi
+
+from applivery_pulumi import AppleDevicePolicy
+
+spec = json.loads((Path(__file__).parent / "resources.json").read_text())
+for item in spec:
+    opts = pulumi.ResourceOptions(import_=item.get("import"))
+    policy = AppleDevicePolicy(item["name"], item["args"], opts)
+    pulumi.export(item["name"], {"version": policy.version, "name": policy.name})
+"""
+
+
+def engine_env(workdir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for the CLI: our engine first on PATH, state and home under ``workdir``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "APPLIVERY_"))}
+    env["PATH"] = os.pathsep.join([str(TOOLS_BIN), str(VENV / "bin"), env.get("PATH", "")])
+    (workdir / "state").mkdir(parents=True, exist_ok=True)
+    env.update(
+        {
+            "PULUMI_BACKEND_URL": f"file://{workdir / 'state'}",
+            "PULUMI_HOME": str(workdir / "pulumi-home"),
+            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
+            "PULUMI_DIY_BACKEND_NO_LEGACY_WARNING": "true",
+            "NO_COLOR": "1",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class Result:
+    args: Sequence[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+class PulumiFailed(AssertionError):
+    pass
+
+
+class PulumiProject:
+    """A Pulumi project directory with its own file backend and a stack named ``test``."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        emulator: Emulator | None,
+        *,
+        program: str = PROGRAM,
+        name: str = "e2e",
+        stack: str = "test",
+        token: str | None = None,
+        config: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        assert (TOOLS_BIN / "pulumi").exists(), "run scripts/setup first: no engine in .tools/bin"
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.stack = stack
+        self.env = engine_env(self.dir, env)
+        (self.dir / "Pulumi.yaml").write_text(
+            f"name: {name}\nruntime:\n  name: python\n  options:\n"
+            f"    toolchain: pip\n    virtualenv: {VENV}\n"
+        )
+        (self.dir / "__main__.py").write_text(program)
+        self.declare([])
+        self.run("stack", "init", stack, "--secrets-provider", "passphrase")
+        if emulator is not None:
+            self.config_set("applivery:baseUrl", emulator.base_url)
+            self.config_set("applivery:organizationId", emulator.org)
+            token = emulator.token if token is None else token
+            if token:
+                self.config_set("applivery:apiToken", token, secret=True)
+        for key, value in (config or {}).items():
+            self.config_set(key, value)
+
+    def config_set(self, key: str, value: str, *, secret: bool = False) -> None:
+        args = ["config", "set", key, "--stack", self.stack]
+        if secret:
+            args.append("--secret")
+        # The value goes through stdin so it never shows in a process listing.
+        self.run(*args, input=value)
+
+    def declare(self, resources: list[dict[str, Any]]) -> None:
+        """What the program declares: ``[{"name": ..., "args": {...}, "import": id?}]``."""
+        (self.dir / "resources.json").write_text(json.dumps(resources, indent=2))
+
+    def run(
+        self,
+        *args: str,
+        check: bool = True,
+        input: str | None = None,
+        timeout: float = 600,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> Result:
+        cmd = ["pulumi", *args]
+        if args and args[0] in {"up", "preview", "refresh", "destroy", "import"}:
+            cmd += ["--stack", self.stack, "--non-interactive"]
+        if args and args[0] == "stack" and len(args) > 1 and args[1] in {"export", "output"}:
+            cmd += ["--stack", self.stack]
+        env = {**self.env, **(extra_env or {})}
+        proc = subprocess.run(
+            cmd,
+            cwd=self.dir,
+            env=env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        result = Result(cmd, proc.returncode, proc.stdout, proc.stderr)
+        if check and proc.returncode != 0:
+            raise PulumiFailed(
+                f"{' '.join(cmd)} exited {proc.returncode}\n--- stdout\n{proc.stdout[-6000:]}"
+                f"\n--- stderr\n{proc.stderr[-4000:]}"
+            )
+        return result
+
+    def state(self) -> dict[str, Any]:
+        exported = json.loads(self.run("stack", "export").stdout)
+        return dict(exported)
+
+    def resource_outputs(self, name: str) -> dict[str, Any]:
+        for res in self.state()["deployment"].get("resources", []):
+            if res["urn"].endswith(f"::{name}"):
+                return dict(res.get("outputs", {}))
+        raise KeyError(name)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
