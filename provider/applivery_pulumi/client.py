@@ -227,11 +227,14 @@ def _unwrap(response: httpx.Response, base_url: str, org: str, policy_id: str | 
         err.retry_after = _retry_after(response.headers.get("retry-after"))
         raise err
     if status >= 500:
-        raise errors.ServerError(
+        failing = errors.ServerError(
             f"Applivery answered {status} for {_what(org, policy_id)} after every retry; "
             "the service is failing, try again later",
             status=status,
         )
+        # A 503 may say when to come back, exactly like a 429.
+        failing.retry_after = _retry_after(response.headers.get("retry-after"))
+        raise failing
     payload = _json(response, base_url)
     if not isinstance(payload, dict):
         raise errors.InvalidResponseError(

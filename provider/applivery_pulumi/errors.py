@@ -55,6 +55,8 @@ class RateLimitedError(AppliveryError):
 class ServerError(AppliveryError):
     """5xx after every retry."""
 
+    retry_after: float | None = None
+
 
 class TransportError(AppliveryError):
     """No HTTP answer: DNS, connection refused or dropped, TLS, timeout."""
