@@ -241,3 +241,41 @@ def test_token_from_environment_stays_out_of_verbose_engine_logs(
     assert emu.get_policy(policy["id"])["name"] == "Corporate iOS"
     outputs.append(project.run("destroy", "--yes", "-v=9", "--logtostderr"))
     _assert_marker_absent(project, emu, outputs)
+
+
+COMPOSED_PROGRAM = """
+import pulumi
+
+from applivery_pulumi import AppleDevicePolicy, AppleDevicePolicyArgs
+
+config = pulumi.Config()
+base = AppleDevicePolicy("base", {"policyId": config.require("base"), "name": "Base policy"})
+derived = AppleDevicePolicy(
+    "derived",
+    AppleDevicePolicyArgs(
+        policy_id=config.require("derived"),
+        name=base.name.apply(lambda name: f"{name} (derived)"),
+        segment_id=base.version,
+    ),
+)
+pulumi.export("derived", derived.name)
+"""
+
+
+def test_unknown_value_passes_preview_and_resolves_at_up(tmp_path: Path, emu: Emulator) -> None:
+    base = emu.create_policy(name="Draft base")
+    derived = emu.create_policy(name="Draft derived")
+    project = project_for(
+        tmp_path,
+        emu,
+        program=COMPOSED_PROGRAM,
+        config={"e2e:base": base["id"], "e2e:derived": derived["id"]},
+    )
+    preview = project.run("preview", "--diff")
+    assert "error" not in preview.output.lower()
+    assert "output<string>" in preview.output or "[unknown]" in preview.output
+    project.run("up", "--yes")
+    stored = emu.get_policy(derived["id"])
+    assert stored["name"] == "Base policy (derived)"
+    assert stored["segmentId"] == str(emu.get_policy(base["id"])["version"])
+    project.run("preview", "--expect-no-changes")
