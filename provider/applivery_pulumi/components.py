@@ -32,8 +32,11 @@ SUFFIXES: Final = (".yaml", ".yml")
 _FILE_ONLY: Final = frozenset({"import"})
 
 
-class PolicyFileError(ValueError):
-    """A policy file that cannot be used, with every problem named by file and field path."""
+class PolicyFileError(pulumi.RunError, ValueError):
+    """A policy file that cannot be used, with every problem named by file and field path.
+
+    A ``RunError``: Pulumi prints its message alone, without a Python traceback.
+    """
 
 
 @dataclass(frozen=True)

@@ -283,7 +283,8 @@ def _reason(model: type[BaseModel], err: Any) -> str:
         return "required field is missing"
     value = err.get("input")
     if isinstance(value, int | float | str) and not isinstance(value, bool) and kind in _SHOW_INPUT:
-        return f"{message} (got {str(value)[:40]!r})"
+        shown = repr(value[:40]) if isinstance(value, str) else repr(value)
+        return f"{message} (got {shown})"
     return message
 
 
