@@ -67,10 +67,6 @@ def _exactly_equal(a: Any, b: Any) -> bool:
     return _same_scalar(a, b)
 
 
-def _display(path: Path, shown: str, index: int | None = None) -> str:
-    return shown if index is None else f"{shown}[{index}]"
-
-
 def _join(shown: str, key: str) -> str:
     return f"{shown}.{key}" if shown else key
 
