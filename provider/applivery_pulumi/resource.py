@@ -9,12 +9,15 @@ be a ``pulumi.Output``.  Free-form maps (``configuration``, ``update_policy``, `
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Final, Literal, cast
 
 import pulumi
 import pulumi.dynamic
+from pulumi.runtime.settings import get_monitor
 
 from .provider import OUTPUTS, AppleDevicePolicyProvider
 
@@ -224,6 +227,9 @@ class AppleDevicePolicy(pulumi.dynamic.Resource, module="applivery", name="Apple
         for name in (*_BODY_AND_IDENTITY, *OUTPUTS):
             props.setdefault(name, None)
         _warn_read_only(props.get("applications"), resource_name)
+        # The policy id reaches the engine only once no other resource of the program claims
+        # the same policy: a duplicate fails both before anything is sent.
+        props["policyId"] = _sole_owner(resource_name, props["organizationId"], props["policyId"])
         super().__init__(AppleDevicePolicyProvider(), resource_name, props, opts)
 
     def _out(self, name: str) -> pulumi.Output[Any]:
@@ -315,3 +321,72 @@ def _warn_read_only(applications: Any, resource_name: str) -> None:
                 f"{resource_name}: applications[{i}].actionStatus is read-only (the service "
                 "derives it from `action`): it is ignored and never sent"
             )
+
+
+# -- one resource per policy ---------------------------------------------------------------------
+#
+# Two resources that manage the same policy would overwrite each other on every `pulumi up`, and
+# the engine cannot tell (each has its own URN).  The program keeps a registry of the policies its
+# resources claim.  Known identities are claimed when the resource is declared, that is before
+# the program yields to the event loop, so every declaration of the program is in the registry
+# before any resource is registered with the engine; identities that are Outputs are claimed when
+# their values are known.
+
+_owners: dict[tuple[str | None, str], list[str]] = {}
+_owners_run: list[object] = []  # the monitor of the program run the registry belongs to
+_owners_lock: Final = threading.Lock()
+
+
+def _default_organization() -> str | None:
+    """``applivery:organizationId``, else ``APPLIVERY_ORGANIZATION_ID`` (as the provider does)."""
+    value = pulumi.Config("applivery").get("organizationId")
+    if not value:
+        value = os.environ.get("APPLIVERY_ORGANIZATION_ID")
+    return value.strip() if value and value.strip() else None
+
+
+def _registry() -> dict[tuple[str | None, str], list[str]]:
+    # A new program run (a new engine connection, or a new set of unit-test mocks) starts empty.
+    monitor = get_monitor()
+    if not _owners_run or _owners_run[0] is not monitor:
+        _owners.clear()
+        _owners_run[:] = [monitor]
+    return _owners
+
+
+def _claim(key: tuple[str | None, str], resource_name: str) -> None:
+    with _owners_lock:
+        names = _registry().setdefault(key, [])
+        if resource_name not in names:
+            names.append(resource_name)
+
+
+def _check_sole_owner(key: tuple[str | None, str], resource_name: str) -> None:
+    with _owners_lock:
+        names = list(_registry().get(key, [resource_name]))
+    if len(names) > 1:
+        org, policy_id = key
+        where = f" of organization {org}" if org else ""
+        listed = ", ".join(repr(n) for n in names)
+        raise pulumi.RunError(
+            f"AppleDevicePolicy resources {listed} all manage policy {policy_id}{where}: a policy "
+            "is managed by one resource only (else each `pulumi up` overwrites the other's "
+            "configuration); keep one of them"
+        )
+
+
+def _sole_owner(resource_name: str, organization_id: Any, policy_id: Any) -> pulumi.Output[Any]:
+    """``policy_id`` as an Output that fails when another resource claims the same policy."""
+    org = organization_id if organization_id is not None else _default_organization()
+    if isinstance(org, str | None) and isinstance(policy_id, str):
+        _claim((org, policy_id), resource_name)
+
+    def check(values: list[Any]) -> Any:
+        known_org, known_id = values
+        if isinstance(known_org, str | None) and isinstance(known_id, str):
+            key = (known_org, known_id)
+            _claim(key, resource_name)
+            _check_sole_owner(key, resource_name)
+        return known_id
+
+    return pulumi.Output.all(org, policy_id).apply(check)
