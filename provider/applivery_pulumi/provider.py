@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 from pulumi.dynamic import (
@@ -34,7 +35,7 @@ from pulumi.dynamic import (
 
 from . import errors
 from .diff import changed_paths, duplicate_keys, project
-from .model import BODY_FIELDS, PolicyBody, PolicyIdentity, problems
+from .model import BODY_FIELDS, PolicyBody, PolicyIdentity, field_path, problems
 from .normalize import document_to_state, metadata, segment_id
 from .settings import Settings
 from .values import is_unknown, plain
@@ -83,6 +84,30 @@ def _unknown_at(data: Any, loc: tuple[int | str, ...]) -> bool:
             return False
         current = current[part]
     return is_unknown(current)
+
+
+def printable(text: str) -> str:
+    """``text`` with what UTF-8 cannot carry (lone surrogates) escaped, fit for any message."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _not_unicode(value: Any, loc: tuple[int | str, ...] = ()) -> Iterator[tuple[str, str]]:
+    """Strings (values or keys) that are not valid Unicode: gRPC, JSON and the API refuse them."""
+    reason = (
+        "is not valid Unicode text: it holds a lone surrogate (U+D800..U+DFFF), which cannot "
+        "be sent"
+    )
+    if isinstance(value, str):
+        if printable(value) != value:
+            yield printable(field_path(loc)) or "(value)", reason
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and printable(key) != key:
+                yield printable(field_path((*loc, key))), "the key " + reason
+            yield from _not_unicode(item, (*loc, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _not_unicode(item, (*loc, i))
 
 
 def _warn(message: str) -> None:
@@ -170,6 +195,8 @@ class AppleDevicePolicyProvider(ResourceProvider):
         body = _body(inputs)
         found.extend(problems(PolicyBody, body, lambda loc: _unknown_at(body, loc)))
         found.extend(duplicate_keys(body))
+        named = {path for path, _ in found}
+        found.extend(p for p in _not_unicode(inputs) if p[0] not in named)
         return found
 
     # -- diff ------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ import pulumi
 import pulumi.dynamic
 from pulumi.runtime.settings import get_monitor
 
-from .provider import OUTPUTS, AppleDevicePolicyProvider
+from .provider import OUTPUTS, AppleDevicePolicyProvider, printable
+from .values import UNKNOWN, plain
 
 _SPECIAL: Final = {"ios_app": "iOSApp"}
 
@@ -227,9 +228,25 @@ class AppleDevicePolicy(pulumi.dynamic.Resource, module="applivery", name="Apple
         for name in (*_BODY_AND_IDENTITY, *OUTPUTS):
             props.setdefault(name, None)
         _warn_read_only(props.get("applications"), resource_name)
-        # The policy id reaches the engine only once no other resource of the program claims
-        # the same policy: a duplicate fails both before anything is sent.
-        props["policyId"] = _sole_owner(resource_name, props["organizationId"], props["policyId"])
+        org = props["organizationId"]
+        if org is None:
+            org = _default_organization()
+        found = _problems(props, org)
+        if found:
+            # Reported now, each on its own line: the engine stops at the first resource whose
+            # check fails, so a program with many bad resources would otherwise show only one.
+            for path, reason in found:
+                message = f"AppleDevicePolicy {resource_name!r}: {path}: {reason}"
+                pulumi.log.error(printable(message))
+            # Nothing of an invalid resource goes to the engine (a value gRPC cannot carry would
+            # fail there with a traceback): its registration fails with one message instead.
+            props = {"policyId": _rejected(resource_name)} | {
+                k: None for k in props if k != "policyId"
+            }
+        else:
+            # The policy id reaches the engine only once no other resource of the program claims
+            # the same policy: a duplicate fails both before anything is sent.
+            props["policyId"] = _sole_owner(resource_name, org, props["policyId"])
         super().__init__(AppleDevicePolicyProvider(), resource_name, props, opts)
 
     def _out(self, name: str) -> pulumi.Output[Any]:
@@ -375,9 +392,8 @@ def _check_sole_owner(key: tuple[str | None, str], resource_name: str) -> None:
         )
 
 
-def _sole_owner(resource_name: str, organization_id: Any, policy_id: Any) -> pulumi.Output[Any]:
+def _sole_owner(resource_name: str, org: Any, policy_id: Any) -> pulumi.Output[Any]:
     """``policy_id`` as an Output that fails when another resource claims the same policy."""
-    org = organization_id if organization_id is not None else _default_organization()
     if isinstance(org, str | None) and isinstance(policy_id, str):
         _claim((org, policy_id), resource_name)
 
@@ -390,3 +406,58 @@ def _sole_owner(resource_name: str, organization_id: Any, policy_id: Any) -> pul
         return known_id
 
     return pulumi.Output.all(org, policy_id).apply(check)
+
+
+# -- inputs checked when the program declares them -------------------------------------------------
+#
+# The provider's check (in the provider process) validates every resource the engine registers,
+# but the engine stops at the first resource whose check fails.  So the program validates what it
+# already knows, with the same rules, and reports every problem of every resource at once; values
+# that are Outputs are left to the provider's check.
+
+_rejects: list[str] = []
+_rejects_run: list[object] = []
+
+
+def _known_now(value: Any) -> Any:
+    """``value`` with what the program does not know yet (Outputs, awaitables) as unknown."""
+    if isinstance(value, dict):
+        return {k: _known_now(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_known_now(v) for v in value]
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    return UNKNOWN
+
+
+def _problems(props: dict[str, Any], org: Any) -> list[tuple[str, str]]:
+    probe = plain(_known_now(props))
+    if "organizationId" not in probe and org is not None:
+        probe["organizationId"] = _known_now(org)
+    apps = probe.get("applications")
+    for app in apps if isinstance(apps, list) else []:
+        if isinstance(app, dict):
+            app.pop("actionStatus", None)  # read-only: warned about, never sent
+    return AppleDevicePolicyProvider().validate(probe)
+
+
+def _rejected(resource_name: str) -> pulumi.Output[Any]:
+    """An Output that fails the registration of an invalid resource, naming all of them."""
+    with _owners_lock:
+        if not _rejects_run or _rejects_run[0] is not get_monitor():
+            _rejects.clear()
+            _rejects_run[:] = [get_monitor()]
+        _rejects.append(resource_name)
+
+    def fail(_: Any) -> Any:
+        with _owners_lock:
+            names = list(_rejects)
+        shown = ", ".join(repr(n) for n in names[:5])
+        if len(names) > 5:
+            shown += f" and {len(names) - 5} more"
+        raise pulumi.RunError(
+            f"{len(names)} AppleDevicePolicy resource(s) have invalid inputs ({shown}), each "
+            "problem named above with its field path: fix them; nothing was sent to Applivery"
+        )
+
+    return pulumi.Output.from_input(resource_name).apply(fail)
