@@ -12,7 +12,7 @@ PUT is verified against the stored document the service returns: a declared valu
 did not store fails the operation instead of being masked by the next read.
 
 The provider is pickled into state by the SDK (dill).  It carries no settings, token or client:
-those are made in the provider process by ``configure`` and dropped by ``__getstate__``.
+those are made in the provider process by ``configure``; ``__reduce__`` pickles the class alone.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def _warn(message: str) -> None:
 
 
 class AppleDevicePolicyProvider(ResourceProvider):
-    # Nothing secret is captured (see __getstate__): keep the serialized provider in plain text.
+    # Nothing secret is captured (see __reduce__): keep the serialized provider in plain text.
     serialize_as_secret_always = False
 
     def __init__(self) -> None:
@@ -124,11 +124,16 @@ class AppleDevicePolicyProvider(ResourceProvider):
 
     # -- pickling: nothing but the class ---------------------------------------------------------
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {}
+    def __reduce__(self) -> tuple[type[AppleDevicePolicyProvider], tuple[()]]:
+        # Rebuilt by calling the class: no settings, token or client, and no state at all.  No
+        # state matters for speed: the SDK pickles the provider once per resource, and each of
+        # its calls wraps the pickler's dict writer once more (pulumi 3.272), so pickling a dict
+        # (even an empty one) costs O(resources so far) and fails with RecursionError near the
+        # 1000th resource of a program.  A stateless reduce never writes a dict.
+        return (type(self), ())
 
     def __setstate__(self, _state: dict[str, Any]) -> None:
-        pass
+        pass  # providers pickled before __reduce__ (an empty dict state) still load
 
     def __repr__(self) -> str:
         return "AppleDevicePolicyProvider()"
