@@ -231,6 +231,22 @@ def threads() -> int:
     return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_THREADS
 
 
+def _watch_engine(done: threading.Event, interval: float = 0.5) -> None:
+    """Set ``done`` when the engine that started this process is gone.
+
+    The engine stops its plugins when it ends; a CLI that is killed (SIGKILL, OOM) cannot, and
+    this process would then serve nobody, forever.  Its parent changes when it is orphaned.
+    """
+    engine = os.getppid()
+
+    def watch() -> None:
+        while not done.wait(interval):
+            if os.getppid() != engine:
+                done.set()
+
+    threading.Thread(target=watch, name="engine-watch", daemon=True).start()
+
+
 def main() -> None:
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=threads()), options=_GRPC_CHANNEL_OPTIONS
@@ -240,10 +256,18 @@ def main() -> None:
     server.start()
     sys.stdout.buffer.write(f"{port}\n".encode())
     sys.stdout.flush()
+    orphaned = threading.Event()
+    _watch_engine(orphaned)
     try:
-        threading.Event().wait()
+        orphaned.wait()
     except KeyboardInterrupt:
         server.stop(0)
+        return
+    # Orphaned: let the operations in flight end (nobody records them: an interrupted create
+    # adopts again on the next up), then leave without waiting for stuck worker threads.
+    server.stop(grace=5).wait(10)
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
