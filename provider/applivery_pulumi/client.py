@@ -96,7 +96,7 @@ class AppliveryClient:
         *,
         timeout: float = 30.0,
         max_attempts: int = 6,
-        max_total_seconds: float = 120.0,
+        max_total_seconds: float | None = None,
         backoff_initial: float = 0.5,
         backoff_max: float = 8.0,
         transport: httpx.BaseTransport | None = None,
@@ -108,7 +108,8 @@ class AppliveryClient:
             )
         self.base_url = settings.base_url
         self._max_attempts = max_attempts
-        self._max_total = max_total_seconds
+        # The retry budget of one request: the caller's, else applivery:maxRetrySeconds.
+        self._max_total = max_total_seconds or settings.max_retry_seconds
         self._wait = _Backoff(backoff_initial, backoff_max)
         self.retries = 0
         self._http = httpx.Client(

@@ -8,11 +8,17 @@ stack config               environment                   meaning
 ``applivery:apiToken``     ``APPLIVERY_API_TOKEN``       bearer token (set it as a secret)
 ``applivery:baseUrl``      ``APPLIVERY_BASE_URL``        default ``https://api.applivery.io``
 ``applivery:organizationId`` ``APPLIVERY_ORGANIZATION_ID`` used when a resource omits it
+``applivery:maxRetrySeconds`` ``APPLIVERY_MAX_RETRY_SECONDS`` retry budget of one request
 =========================  ============================  =====================================
+
+``maxRetrySeconds`` bounds how long one request is retried (429, 5xx, connection failures):
+no new attempt starts once that many seconds have passed since the first.  The default, 120,
+leaves the attempt limit (6) in charge; a small value makes an unreachable service fail fast.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,12 +26,16 @@ from typing import Any, Final
 
 from pydantic import SecretStr
 
+from .errors import ConfigurationError
+
 DEFAULT_BASE_URL: Final = "https://api.applivery.io"
+DEFAULT_MAX_RETRY_SECONDS: Final = 120.0
 
 _KEYS: Final = {
     "api_token": ("applivery:apiToken", "APPLIVERY_API_TOKEN"),
     "base_url": ("applivery:baseUrl", "APPLIVERY_BASE_URL"),
     "organization_id": ("applivery:organizationId", "APPLIVERY_ORGANIZATION_ID"),
+    "max_retry_seconds": ("applivery:maxRetrySeconds", "APPLIVERY_MAX_RETRY_SECONDS"),
 }
 
 
@@ -34,6 +44,7 @@ class Settings:
     api_token: SecretStr | None = field(default=None, repr=False)
     base_url: str = DEFAULT_BASE_URL
     organization_id: str | None = None
+    max_retry_seconds: float = DEFAULT_MAX_RETRY_SECONDS
 
     @classmethod
     def load(
@@ -54,4 +65,20 @@ class Settings:
             api_token=SecretStr(token) if token else None,
             base_url=(found["base_url"] or DEFAULT_BASE_URL).rstrip("/"),
             organization_id=found["organization_id"],
+            max_retry_seconds=_seconds(found["max_retry_seconds"]),
         )
+
+
+def _seconds(raw: str | None) -> float:
+    if raw is None:
+        return DEFAULT_MAX_RETRY_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigurationError(
+            "applivery:maxRetrySeconds (APPLIVERY_MAX_RETRY_SECONDS) must be a number of seconds "
+            f"above 0, not {raw[:40]!r}"
+        )
+    return value
