@@ -350,6 +350,7 @@ def _warn_read_only(applications: Any, resource_name: str) -> None:
 # their values are known.
 
 _owners: dict[tuple[str | None, str], list[str]] = {}
+_reported: set[tuple[str | None, str]] = set()
 _owners_run: list[object] = []  # the monitor of the program run the registry belongs to
 _owners_lock: Final = threading.Lock()
 
@@ -367,6 +368,7 @@ def _registry() -> dict[tuple[str | None, str], list[str]]:
     monitor = get_monitor()
     if not _owners_run or _owners_run[0] is not monitor:
         _owners.clear()
+        _reported.clear()
         _owners_run[:] = [monitor]
     return _owners
 
@@ -381,15 +383,28 @@ def _claim(key: tuple[str | None, str], resource_name: str) -> None:
 def _check_sole_owner(key: tuple[str | None, str], resource_name: str) -> None:
     with _owners_lock:
         names = list(_registry().get(key, [resource_name]))
-    if len(names) > 1:
+        if len(names) < 2:
+            return
+        first = key not in _reported
+        _reported.add(key)
+        shared = sum(1 for owners in _owners.values() if len(owners) > 1)
+    if first:
+        # Logged once per policy (the program stops at the first error it raises, so a raised
+        # message alone would show one duplicate at a time).
         org, policy_id = key
         where = f" of organization {org}" if org else ""
         listed = ", ".join(repr(n) for n in names)
-        raise pulumi.RunError(
-            f"AppleDevicePolicy resources {listed} all manage policy {policy_id}{where}: a policy "
-            "is managed by one resource only (else each `pulumi up` overwrites the other's "
-            "configuration); keep one of them"
+        pulumi.log.error(
+            printable(
+                f"AppleDevicePolicy resources {listed} all manage policy {policy_id}{where}: a "
+                "policy is managed by one resource only (else each `pulumi up` overwrites the "
+                "other's configuration); keep one of them"
+            )
         )
+    raise pulumi.RunError(
+        f"{shared} {'policy is' if shared == 1 else 'policies are'} declared by more than one "
+        "AppleDevicePolicy resource, each named above: keep one resource per policy"
+    )
 
 
 def _sole_owner(resource_name: str, org: Any, policy_id: Any) -> pulumi.Output[Any]:
