@@ -41,27 +41,17 @@ from pydantic import (
     StrictStr,
 )
 
+# Defined without pydantic (the provider process does not build the models unless it validates);
+# re-exported here, where they are documented.
+from .fields import BODY_FIELDS as BODY_FIELDS
+from .fields import READ_ONLY_APPLICATION_FIELDS as READ_ONLY_APPLICATION_FIELDS
+from .fields import Loc as Loc
+from .fields import field_path as field_path
+
 HEX24: Final = r"^[a-fA-F0-9]{24}$"
 ORGANIZATION_ID: Final = r"^(([a-fA-F0-9]{24})|([a-zA-Z0-9\-]{3,}))$"
 HEX24_RE: Final = re.compile(HEX24)
 ORGANIZATION_ID_RE: Final = re.compile(ORGANIZATION_ID)
-
-# Top-level fields of the PUT body, in the order of the reference.
-BODY_FIELDS: Final = (
-    "name",
-    "profiles",
-    "applications",
-    "books",
-    "scripts",
-    "bookmarks",
-    "assets",
-    "agentConfiguration",
-    "segmentId",
-    "exposeToChildren",
-)
-
-# Read-only fields the service derives; accepted in input, never sent, never compared.
-READ_ONLY_APPLICATION_FIELDS: Final = frozenset({"actionStatus"})
 
 Hex24 = Annotated[StrictStr, Field(pattern=HEX24)]
 
@@ -217,20 +207,7 @@ class PolicyIdentity(_Body):
     restoreOnDelete: StrictBool | None = None
 
 
-# -- errors with field paths ---------------------------------------------------------------------
-
-Loc = tuple[int | str, ...]
-
-
-def field_path(loc: Loc) -> str:
-    """``("applications", 0, "managementFlags")`` → ``applications[0].managementFlags``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out
+# -- errors with field paths (``field_path`` is in fields.py) ------------------------------------
 
 
 def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:

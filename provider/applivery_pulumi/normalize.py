@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import BODY_FIELDS, READ_ONLY_APPLICATION_FIELDS
+from .fields import BODY_FIELDS, READ_ONLY_APPLICATION_FIELDS
 from .values import plain
 
 

@@ -35,7 +35,7 @@ from pulumi.dynamic import (
 
 from . import errors
 from .diff import changed_paths, duplicate_keys, project
-from .model import BODY_FIELDS, PolicyBody, PolicyIdentity, field_path, problems
+from .fields import BODY_FIELDS, field_path
 from .normalize import document_to_state, metadata, segment_id
 from .settings import Settings
 from .values import is_unknown, plain
@@ -179,6 +179,8 @@ class AppleDevicePolicyProvider(ResourceProvider):
 
     def validate(self, inputs: dict[str, Any]) -> list[tuple[str, str]]:
         """Every problem of the (plain) inputs as ``(field path, reason)``; unknowns pass."""
+        # The pydantic models load on first use: refresh and destroy never build them.
+        from .model import PolicyBody, PolicyIdentity, problems
 
         def skip(loc: tuple[int | str, ...]) -> bool:
             return _unknown_at(inputs, loc)
@@ -306,6 +308,8 @@ class AppleDevicePolicyProvider(ResourceProvider):
     @staticmethod
     def _wire(declared: dict[str, Any]) -> dict[str, Any]:
         """The PUT body: the validated model, declared fields only, camelCase, JSON types."""
+        from .model import PolicyBody
+
         body = PolicyBody.model_validate(declared)
         wire: dict[str, Any]
         wire = body.model_dump(by_alias=True, exclude_unset=True, mode="json")

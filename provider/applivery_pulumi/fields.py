@@ -1,0 +1,40 @@
+"""Names of the policy body's fields and field paths: what needs no pydantic.
+
+The provider process imports this on every operation; the pydantic models (``model.py``) load
+only when something is validated or sent (check, create, update), so a refresh or a destroy does
+not build them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Top-level fields of the PUT body, in the order of the reference.
+BODY_FIELDS: Final = (
+    "name",
+    "profiles",
+    "applications",
+    "books",
+    "scripts",
+    "bookmarks",
+    "assets",
+    "agentConfiguration",
+    "segmentId",
+    "exposeToChildren",
+)
+
+# Read-only fields the service derives; accepted in input, never sent, never compared.
+READ_ONLY_APPLICATION_FIELDS: Final = frozenset({"actionStatus"})
+
+Loc = tuple[int | str, ...]
+
+
+def field_path(loc: Loc) -> str:
+    """``("applications", 0, "managementFlags")`` → ``applications[0].managementFlags``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
