@@ -46,6 +46,10 @@ T = TypeVar("T")
 
 _cache: dict[str, ResourceProvider] = {}
 _cache_lock = threading.Lock()
+# Provider operations running now (check, diff, create, read, update, delete).
+_busy = threading.Condition()
+_in_flight = 0
+ORPHAN_GRACE_SECONDS: Final = 10.0
 
 
 def _provider(props: dict[str, Any], config: dict[str, Any]) -> ResourceProvider:
@@ -92,12 +96,19 @@ def _serialize(props: dict[str, Any]) -> Any:
 
 def _guard(call: Callable[[Any, Any, Any], T]) -> Callable[[Any, Any, Any], T]:
     def wrapper(self: Any, request: Any, context: Any) -> T:
+        global _in_flight
+        with _busy:
+            _in_flight += 1
         try:
             return call(self, request, context)
         except AppliveryError as exc:
             context.abort(grpc.StatusCode.UNKNOWN, str(exc))
         except Exception:
             context.abort(grpc.StatusCode.UNKNOWN, traceback.format_exc())
+        finally:
+            with _busy:
+                _in_flight -= 1
+                _busy.notify_all()
         raise AssertionError("context.abort returns only by raising")
 
     return wrapper
@@ -263,9 +274,12 @@ def main() -> None:
     except KeyboardInterrupt:
         server.stop(0)
         return
-    # Orphaned: let the operations in flight end (nobody records them: an interrupted create
-    # adopts again on the next up), then leave without waiting for stuck worker threads.
-    server.stop(grace=5).wait(10)
+    # Orphaned: take no new call, let the operations in flight end rather than cut a write
+    # half-way (nobody records them: an interrupted create adopts again on the next up), then
+    # leave without waiting for stuck worker threads.
+    server.stop(grace=ORPHAN_GRACE_SECONDS)
+    with _busy:
+        _busy.wait_for(lambda: _in_flight == 0, timeout=ORPHAN_GRACE_SECONDS)
     sys.stderr.flush()
     os._exit(0)
 
