@@ -409,13 +409,14 @@ def _check_sole_owner(key: tuple[str | None, str], resource_name: str) -> None:
 
 def _sole_owner(resource_name: str, org: Any, policy_id: Any) -> pulumi.Output[Any]:
     """``policy_id`` as an Output that fails when another resource claims the same policy."""
+    # Policy ids are hexadecimal object ids: the service does not tell 'ABC' from 'abc'.
     if isinstance(org, str | None) and isinstance(policy_id, str):
-        _claim((org, policy_id), resource_name)
+        _claim((org, policy_id.lower()), resource_name)
 
     def check(values: list[Any]) -> Any:
         known_org, known_id = values
         if isinstance(known_org, str | None) and isinstance(known_id, str):
-            key = (known_org, known_id)
+            key = (known_org, known_id.lower())
             _claim(key, resource_name)
             _check_sole_owner(key, resource_name)
         return known_id
