@@ -62,7 +62,11 @@ def test_two_resources_for_one_policy_fail_before_any_write(
     resources = [
         {"name": "first", "args": declaration(0, a)},  # organization from config
         {"name": "unique", "args": declaration(1, b)},
-        {"name": "second", "args": {**declaration(2, a), "organizationId": emu.org}},
+        # the same policy: explicit organization, id in capitals (ids are case-insensitive hex)
+        {
+            "name": "second",
+            "args": {**declaration(2, a), "organizationId": emu.org, "policyId": a.upper()},
+        },
         {"name": "manual-kiosk", "args": declaration(3, c)},  # also in the PolicySet
         {"name": "out-1", "args": declaration(4, d), "id_as_output": True},
         {"name": "out-2", "args": declaration(5, d), "id_as_output": True},
