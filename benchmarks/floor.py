@@ -1,0 +1,39 @@
+"""The floor: a dynamic resource whose provider does nothing and returns at once.
+
+Run by the same CLI, the same backend kind, the same ``--parallel`` and the same provider host
+(``applivery_pulumi.host``) as our stack, it costs what the engine, the Python SDK and the gRPC
+round trips cost for N dynamic resources with the same inputs, and nothing else.  The class lives
+in an importable module (not in ``__main__``), so dill pickles it by reference, like ours.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+
+
+class FloorProvider(ResourceProvider):
+    # As ours: the serialized provider is plain text in state, not a secret.
+    serialize_as_secret_always = False
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return DiffResult(changes=olds != news)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(str(props.get("policyId", "floor")), props)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_, props)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(news)
+
+
+class FloorResource(pulumi.dynamic.Resource, module="bench", name="Floor"):
+    def __init__(
+        self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(FloorProvider(), name, dict(props), opts)

@@ -1,0 +1,63 @@
+"""``python -m benchmarks.report FILE...``: the tables and the last line again, from results JSON.
+
+``--plot PNG`` also draws time against N for both stacks (see :mod:`benchmarks.plot`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from .run import Measured, Sample, cpu_table, last_line, per_policy_table, table
+
+
+def load(paths: list[Path]) -> tuple[list[Measured], list[dict[str, Any]]]:
+    results: list[Measured] = []
+    metas: list[dict[str, Any]] = []
+    for path in paths:
+        body = json.loads(path.read_text())
+        m = Measured(int(body["policies"]), [Sample(**s) for s in body["samples"]])
+        m.extras = body.get("extras", {})
+        results.append(m)
+        metas.append(body)
+    order = sorted(range(len(results)), key=lambda i: results[i].n)
+    return [results[i] for i in order], [metas[i] for i in order]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__)
+    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("--plot", type=Path, default=None)
+    args = parser.parse_args(argv)
+    results, metas = load(args.files)
+    first = metas[0]
+    print(
+        f"machine: {first['machine']['nproc']} cores, {first['machine']['cpu_model']}; "
+        + "; ".join(
+            f"N={m.n}: load {meta['load_before']} -> {meta.get('load_after')}, runs {meta['runs']}"
+            for m, meta in zip(results, metas, strict=True)
+        )
+    )
+    print(f"latency {first['latency_ms']} ms per API call, --parallel {first['parallel']}")
+    print()
+    print(table(results))
+    print()
+    print("ms per policy (median / N), ours / floor:")
+    print(per_policy_table(results))
+    for m in results:
+        if m.n in (100, max(r.n for r in results)):
+            print()
+            print(f"CPU seconds by process at N={m.n} (median), ours / floor:")
+            print(cpu_table(m))
+    if args.plot is not None:
+        from .plot import plot
+
+        plot(results, args.plot, first)
+        print(f"plot: {args.plot}")
+    print(last_line(results))
+
+
+if __name__ == "__main__":
+    main()

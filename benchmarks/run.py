@@ -1,0 +1,540 @@
+"""``python -m benchmarks``: our stack against the engine's floor, from 1 to 1,000 policies.
+
+For each N: an emulator with N seeded policies (and ``--latency-ms`` added to every API call),
+then, for our stack and for the floor stack (N do-nothing dynamic resources with the same inputs,
+``benchmarks/floor.py``), ``--runs`` times: ``up`` (adopt all), no-op ``preview``, no-op ``up``,
+``refresh``, ``up`` changing 10% of the policies, ``destroy``.  Every operation is timed (wall
+clock, and CPU seconds of the CLI's process tree by role), the emulator's request counters are
+read after it, and the provider host's peak RSS is sampled.  See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from tests.emulator_harness import REPO, Emulator
+
+from .stacks import Stack, declaration, seed_document
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ORG = "acme-corp"
+GET = "GET /v1/organizations/{organizationId}/mdm/apple/enterprise/policies/{admPolicyId}"
+PUT = "PUT /v1/organizations/{organizationId}/mdm/apple/enterprise/policies/{admPolicyId}"
+
+# (name, pulumi arguments); "change" rewrites the declaration before it runs.
+OPERATIONS: list[tuple[str, list[str]]] = [
+    ("up", ["up", "--yes", "--skip-preview"]),
+    ("preview", ["preview", "--expect-no-changes"]),
+    ("up-noop", ["up", "--yes", "--skip-preview", "--expect-no-changes"]),
+    ("refresh", ["refresh", "--yes", "--skip-preview", "--expect-no-changes"]),
+    ("up-10%", ["up", "--yes", "--skip-preview"]),
+    ("destroy", ["destroy", "--yes", "--skip-preview"]),
+]
+KINDS = ("ours", "floor")
+
+
+def changed_count(n: int) -> int:
+    return max(1, round(n / 10))
+
+
+def expected_requests(op: str, n: int) -> dict[str, int]:
+    """What our stack must send, by design (the floor sends nothing)."""
+    k = changed_count(n)
+    return {
+        # create adopts: one GET keeps the pre-adoption configuration (restore_on_delete), one
+        # PUT writes the declaration
+        "up": {"GET": n, "PUT": n},
+        "preview": {},
+        "up-noop": {},
+        "refresh": {"GET": n},
+        # update sends only the changed top-level fields, and no GET
+        "up-10%": {"PUT": k},
+        "destroy": {},  # release: restore_on_delete is off
+    }[op]
+
+
+def by_method(counters: dict[str, Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for route, count in counters.get("requests", {}).items():
+        method = route.split(" ", 1)[0]
+        if route not in (GET, PUT):
+            method = route  # anything else is unexpected: keep its full name
+        out[method] = out.get(method, 0) + int(count)
+    return out
+
+
+# -- machine -------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
+    return {
+        "nproc": int(nproc or os.cpu_count() or 0),
+        "cpu_model": model or platform.processor(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def git_commit() -> str:
+    proc = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    )
+    return proc.stdout.strip()
+
+
+def pulumi_version(stack: Stack) -> str:
+    return stack.pulumi("version").strip()
+
+
+# -- measuring -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    op: str
+    kind: str
+    run: int
+    seconds: float
+    cpu_seconds: float
+    cpu_by_role: dict[str, float]
+    emulator_cpu_seconds: float
+    requests: dict[str, int]
+    provider_rss_peak_mib: float
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Measured:
+    n: int
+    samples: list[Sample] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def of(self, kind: str, op: str) -> list[Sample]:
+        return [s for s in self.samples if s.kind == kind and s.op == op]
+
+    def median(self, kind: str, op: str) -> float | None:
+        found = [s.seconds for s in self.of(kind, op)]
+        return statistics.median(found) if found else None
+
+    def ratio(self, op: str) -> float | None:
+        ours, floor = self.median("ours", op), self.median("floor", op)
+        return ours / floor if ours is not None and floor else None
+
+    def noop_requests(self) -> int:
+        return max(
+            (
+                sum(s.requests.values())
+                for op in ("preview", "up-noop")
+                for s in self.of("ours", op)
+            ),
+            default=0,
+        )
+
+    def mismatches(self) -> list[str]:
+        out = []
+        for s in self.samples:
+            want = expected_requests(s.op, self.n) if s.kind == "ours" else {}
+            if s.requests != want:
+                out.append(
+                    f"N={self.n} {s.kind} {s.op} run {s.run}: sent {s.requests}, want {want}"
+                )
+        return out
+
+
+def emulator_cpu(emu: Emulator) -> float:
+    try:
+        times = psutil.Process(emu.pid).cpu_times()
+    except (psutil.Error, TypeError):
+        return 0.0
+    return times.user + times.system
+
+
+def one(stack: Stack, emu: Emulator, op: str, args: list[str], run: int, **kw: Any) -> Sample:
+    emu.reset_counters()
+    before = emulator_cpu(emu)
+    timed = stack.timed(*args, **kw)
+    after = emulator_cpu(emu)
+    return Sample(
+        op=op,
+        kind=stack.kind,
+        run=run,
+        seconds=round(timed.seconds, 3),
+        cpu_seconds=round(timed.cpu_seconds, 3),
+        cpu_by_role=timed.cpu_by_role,
+        emulator_cpu_seconds=round(after - before, 3),
+        requests=by_method(emu.counters()),
+        provider_rss_peak_mib=round(timed.provider_rss_peak / 2**20, 1),
+    )
+
+
+def cycle(stack: Stack, emu: Emulator, n: int, run: int, log: Any) -> list[Sample]:
+    """The six operations once, leaving the stack empty."""
+    out = []
+    stack.declare(declaration(n))
+    for op, args in OPERATIONS:
+        if op == "up-10%":
+            stack.declare(declaration(n, changed_count(n), version=run + 1))
+        sample = one(stack, emu, op, args, run)
+        out.append(sample)
+        log(
+            f"  N={n:<5} run {run + 1} {stack.kind:<5} {op:<8} {sample.seconds:7.2f} s  "
+            f"requests {sample.requests or 0}"
+        )
+    return out
+
+
+def measure_n(
+    n: int,
+    *,
+    runs: int,
+    latency_ms: float,
+    parallel: int,
+    workdir: Path,
+    threads_compare: bool,
+    log: Any,
+) -> Measured:
+    measured = Measured(n)
+    args = ["--latency-ms", str(latency_ms), "--log-level", "warning"]
+    emu = Emulator(workdir / f"emulator-{n}", seed=seed_document(n), args=args)
+    start = time.perf_counter()
+    emu.start()
+    measured.extras["emulator_start_seconds"] = round(time.perf_counter() - start, 2)
+    try:
+        stacks = {k: Stack(k, workdir / f"{k}-{n}", emu, parallel=parallel) for k in KINDS}
+        measured.extras["pulumi_version"] = pulumi_version(stacks["ours"])
+        for run in range(runs):
+            # interleaved, so that a change of machine load hits both stacks alike
+            for kind in KINDS if run % 2 == 0 else reversed(KINDS):
+                measured.samples += cycle(stacks[kind], emu, n, run, log)
+        if threads_compare:
+            measured.extras["threads"] = compare_threads(stacks, emu, n, log)
+    finally:
+        emu.stop()
+    return measured
+
+
+def compare_threads(stacks: dict[str, Stack], emu: Emulator, n: int, log: Any) -> dict[str, Any]:
+    """``up``, ``refresh``, ``destroy`` once with the SDK host's 4 threads, once with ours (64)."""
+    out: dict[str, Any] = {}
+    for threads in ("4", "64"):
+        env = {"APPLIVERY_PULUMI_PROVIDER_THREADS": threads}
+        for kind in KINDS:
+            stack = stacks[kind]
+            stack.declare(declaration(n))
+            for op, args in (OPERATIONS[0], OPERATIONS[3], OPERATIONS[5]):
+                sample = one(stack, emu, op, args, 0, extra_env=env)
+                out.setdefault(threads, {}).setdefault(kind, {})[op] = sample.seconds
+                log(f"  N={n:<5} threads={threads:<3} {kind:<5} {op:<8} {sample.seconds:7.2f} s")
+    return out
+
+
+# -- reporting -----------------------------------------------------------------------------------
+
+
+def spread(values: list[float]) -> str:
+    if not values:
+        return "-"
+    med = statistics.median(values)
+    if len(values) == 1:
+        return f"{med:.2f}"
+    return f"{med:.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def table(results: list[Measured]) -> str:
+    head = (
+        f"| {'N':>5} | {'operation':<8} | {'ours s median (min-max)':<24} | "
+        f"{'floor s median (min-max)':<24} | {'ours/floor':>10} | {'requests (ours)':<20} |"
+    )
+    rule = "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"
+    lines = [head, rule]
+    for m in results:
+        for op, _ in OPERATIONS:
+            ours = [s.seconds for s in m.of("ours", op)]
+            floor = [s.seconds for s in m.of("floor", op)]
+            ratio = m.ratio(op)
+            reqs = m.of("ours", op)
+            sent = reqs[0].requests if reqs else {}
+            shown = ", ".join(f"{v} {k}" for k, v in sorted(sent.items())) or "0"
+            lines.append(
+                f"| {m.n:>5} | {op:<8} | {spread(ours):<24} | {spread(floor):<24} | "
+                f"{(f'{ratio:.2f}' if ratio else '-'):>10} | {shown:<20} |"
+            )
+    return "\n".join(lines)
+
+
+def per_policy_table(results: list[Measured]) -> str:
+    """Milliseconds per policy (median seconds / N): flat when the cost grows linearly."""
+    ops = [op for op, _ in OPERATIONS]
+    lines = [
+        "| N | " + " | ".join(f"{op} ours/floor" for op in ops) + " |",
+        "|---|" + "---|" * len(ops),
+    ]
+    for m in results:
+        cells = []
+        for op in ops:
+            o, f = m.median("ours", op), m.median("floor", op)
+            cells.append(
+                f"{o / m.n * 1000:.0f} / {f / m.n * 1000:.0f}" if o is not None and f else "-"
+            )
+        lines.append(f"| {m.n} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+ROLES = ("engine", "langhost", "program", "provider")
+
+
+def cpu_table(m: Measured) -> str:
+    """Median CPU seconds by process (and the emulator's), ours / floor: where the gap is."""
+    lines = [
+        "| operation | " + " | ".join(ROLES) + " | emulator | total |",
+        "|---|" + "---|" * (len(ROLES) + 2),
+    ]
+    for op, _ in OPERATIONS:
+        cells = []
+        totals = []
+        for role in (*ROLES, "emulator"):
+            pair = []
+            for kind in KINDS:
+                samples = m.of(kind, op)
+                if role == "emulator":
+                    values = [s.emulator_cpu_seconds for s in samples]
+                else:
+                    values = [s.cpu_by_role.get(role, 0.0) for s in samples]
+                pair.append(statistics.median(values) if values else 0.0)
+            cells.append(f"{pair[0]:.2f} / {pair[1]:.2f}")
+            totals.append(pair)
+        ours = sum(p[0] for p in totals)
+        floor = sum(p[1] for p in totals)
+        lines.append(f"| {op} | " + " | ".join(cells) + f" | {ours:.2f} / {floor:.2f} |")
+    return "\n".join(lines)
+
+
+def last_line(results: list[Measured]) -> str:
+    m = min(results, key=lambda r: (abs(r.n - 100), -r.n))
+
+    def r(op: str) -> str:
+        value = m.ratio(op)
+        return f"{value:.2f}" if value is not None else "nan"
+
+    noop = max(x.noop_requests() for x in results)
+    return (
+        f"ours/floor at N={m.n}: up {r('up')}, preview {r('preview')}, refresh {r('refresh')}; "
+        f"no-op requests: {noop}"
+    )
+
+
+def save(m: Measured, meta: dict[str, Any], out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = meta["started"].replace(":", "").replace("-", "")[:15]
+    path = out / f"{stamp}-N{m.n}.json"
+    summary = {
+        op: {
+            "ours_median_s": m.median("ours", op),
+            "floor_median_s": m.median("floor", op),
+            "ratio": round(r, 3) if (r := m.ratio(op)) is not None else None,
+        }
+        for op, _ in OPERATIONS
+    }
+    rss = [s.provider_rss_peak_mib for s in m.samples if s.kind == "ours"]
+    body = {
+        **meta,
+        "policies": m.n,
+        "summary": summary,
+        "expected_requests": {op: expected_requests(op, m.n) for op, _ in OPERATIONS},
+        "mismatches": m.mismatches(),
+        "ours_provider_rss_peak_mib": max(rss, default=None),
+        "extras": m.extras,
+        "samples": [s.as_json() for s in m.samples],
+    }
+    path.write_text(json.dumps(body, indent=1) + "\n")
+    return path
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+def parse_policies(values: list[str] | None, quick: bool) -> list[int]:
+    if quick:
+        return [100]
+    found: list[int] = []
+    for value in values or ["1,10,100,1000"]:
+        found += [int(v) for v in value.replace(",", " ").split()]
+    return sorted(set(found))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "--policies",
+        action="append",
+        metavar="N",
+        help="policy counts, repeatable or a list (1,10,100,1000; the default)",
+    )
+    parser.add_argument("--quick", action="store_true", help="N=100 only")
+    parser.add_argument("--latency-ms", type=float, default=20.0, help="added to every API call")
+    parser.add_argument("--runs", type=int, default=3, help="repetitions of each operation")
+    parser.add_argument(
+        "--large-runs",
+        type=int,
+        default=None,
+        help="repetitions for N >= 1000 (default: --runs)",
+    )
+    parser.add_argument("--parallel", type=int, default=8, help="pulumi --parallel (both stacks)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
+    parser.add_argument(
+        "--threads-compare",
+        action="store_true",
+        help="also run N=100 with APPLIVERY_PULUMI_PROVIDER_THREADS=4 against the default",
+    )
+    parser.add_argument(
+        "--no-extras", action="store_true", help="skip import times and the pickled provider"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args(argv)
+
+    sizes = parse_policies(args.policies, args.quick)
+    meta: dict[str, Any] = {
+        "started": dt.datetime.now().strftime("%Y-%m-%dT%H:%M:%S"),
+        "git_commit": git_commit(),
+        "machine": machine(),
+        "load_before": load(),
+        "latency_ms": args.latency_ms,
+        "parallel": args.parallel,
+        "runs": args.runs,
+        "large_runs": args.large_runs or args.runs,
+        "provider_threads": os.environ.get("APPLIVERY_PULUMI_PROVIDER_THREADS", "default (64)"),
+    }
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    log(f"benchmarks: N={sizes}, latency {args.latency_ms} ms, --parallel {args.parallel}")
+    log(f"machine: {meta['machine']}, load {meta['load_before']}")
+    if not args.no_extras:
+        from .micro import import_ms, pickled_provider
+
+        meta["import_ms"] = {
+            "applivery_pulumi.host": import_ms("applivery_pulumi.host"),
+            "applivery_pulumi.provider": import_ms("applivery_pulumi.provider"),
+            "applivery_pulumi.provider after pulumi.dynamic": import_ms(
+                "applivery_pulumi.provider", after="pulumi.dynamic"
+            ),
+        }
+        meta["pickled_provider"] = pickled_provider(max(sizes))
+    workdir = Path(tempfile.mkdtemp(prefix="applivery-bench-"))
+    results: list[Measured] = []
+    written: list[Path] = []
+    try:
+        for n in sizes:
+            runs = args.runs if n < 1000 else (args.large_runs or args.runs)
+            measured = measure_n(
+                n,
+                runs=runs,
+                latency_ms=args.latency_ms,
+                parallel=args.parallel,
+                workdir=workdir,
+                threads_compare=args.threads_compare and n == 100,
+                log=log,
+            )
+            results.append(measured)
+            meta_n = {**meta, "load_after": load(), "runs": runs}
+            written.append(save(measured, meta_n, args.out))
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            log(f"work directory kept: {workdir}")
+
+    print(
+        f"machine: {meta['machine']['nproc']} cores, {meta['machine']['cpu_model']}; "
+        f"load before {meta['load_before']}, after {load()}"
+    )
+    print(
+        f"latency {args.latency_ms} ms per API call, --parallel {args.parallel}, "
+        f"runs {args.runs}" + (f" ({args.large_runs} at N>=1000)" if args.large_runs else "")
+    )
+    print()
+    print(table(results))
+    print()
+    print("ms per policy (median / N), ours / floor:")
+    print(per_policy_table(results))
+    for m in results:
+        if m.n == 100:
+            print()
+            print("CPU seconds by process at N=100 (median), ours / floor:")
+            print(cpu_table(m))
+    if "import_ms" in meta:
+        print()
+        print("import ms: " + ", ".join(f"{k} {v}" for k, v in meta["import_ms"].items()))
+        pickled = meta["pickled_provider"]
+        print(
+            "pickled provider: ours {} bytes (base64), floor {}; serialized {} times: ours "
+            "{} ms, floor {} ms".format(
+                pickled["ours"]["bytes_base64"],
+                pickled["floor"]["bytes_base64"],
+                pickled["ours"]["calls"],
+                pickled["ours"]["ms_total"],
+                pickled["floor"]["ms_total"],
+            )
+        )
+    rss = {
+        m.n: max((s.provider_rss_peak_mib for s in m.of("ours", "up")), default=0) for m in results
+    }
+    print(
+        "provider host peak RSS (MiB, ours, at up): "
+        + ", ".join(f"N={k}: {v}" for k, v in rss.items())
+    )
+    for m in results:
+        if "threads" in m.extras:
+            t = m.extras["threads"]
+            print(f"provider threads at N={m.n} (s, 4 -> 64):")
+            for kind in KINDS:
+                print(
+                    f"  {kind}: "
+                    + ", ".join(
+                        f"{op} {t['4'][kind][op]:.2f} -> {t['64'][kind][op]:.2f}"
+                        for op in t["4"][kind]
+                    )
+                )
+    problems = [p for m in results for p in m.mismatches()]
+    for p in problems:
+        print(f"REQUESTS MISMATCH: {p}")
+    if not problems:
+        print(
+            "requests: as designed (no-op preview/up 0, refresh N GET, change k PUT, "
+            "up N GET + N PUT)"
+        )
+    print("results: " + ", ".join(str(p) for p in written))
+    print(last_line(results))
+    return 1 if problems else 0
