@@ -157,8 +157,9 @@ def _engine_shape(value: Any) -> Any:
 
 def provider_process(n: int, emu: Emulator, profile: Path | None) -> dict[str, dict[str, float]]:
     """Microseconds per gRPC call of the host, for our provider and the floor's."""
-    from applivery_pulumi.provider import AppleDevicePolicyProvider
     from pulumi.dynamic.dynamic import serialize_provider
+
+    from applivery_pulumi.provider import AppleDevicePolicyProvider
 
     from .floor import FloorProvider
 
@@ -169,8 +170,9 @@ def provider_process(n: int, emu: Emulator, profile: Path | None) -> dict[str, d
 
 
 def _calls(kind: str, key: str, n: int, emu: Emulator, profile: Path | None) -> dict[str, float]:
-    from applivery_pulumi import host
     from pulumi.runtime import proto
+
+    from applivery_pulumi import host
 
     def struct(props: dict[str, Any]) -> Any:
         return host._serialize(props)
@@ -265,6 +267,7 @@ class _Mocks:
 def program_side(n: int, profile: Path | None) -> dict[str, float]:
     """Milliseconds to construct N resources in a program (mocked engine)."""
     import pulumi
+
     from applivery_pulumi import AppleDevicePolicy
     from applivery_pulumi.components import PolicySet
 

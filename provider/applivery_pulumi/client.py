@@ -50,7 +50,7 @@ class _Backoff:
     """``Retry-After`` when the service gives one (capped), else exponential backoff with jitter."""
 
     def __init__(self, initial: float, maximum: float) -> None:
-        self._exp = wait_exponential_jitter(initial=initial, max=maximum)
+        self._exp = wait_exponential_jitter(multiplier=initial, max=maximum)
         self._max_retry_after = max(maximum, 30.0)
 
     def __call__(self, state: RetryCallState) -> float:
@@ -65,7 +65,9 @@ def _transport_reason(exc: httpx.TransportError) -> str:
     text = str(exc) or type(exc).__name__
     lowered = text.lower()
     cause: BaseException | None = exc
-    while cause is not None:
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:  # chains may loop back on themselves
+        seen.add(id(cause))
         if isinstance(cause, ssl.SSLError):
             return f"the TLS handshake failed ({text})"
         cause = cause.__cause__ or cause.__context__
@@ -227,6 +229,12 @@ def _unwrap(response: httpx.Response, base_url: str, org: str, policy_id: str | 
         )
         err.retry_after = _retry_after(response.headers.get("retry-after"))
         raise err
+    if status >= 500 and status not in RETRY_STATUSES:
+        raise errors.AppliveryError(
+            f"Applivery answered {status} for {_what(org, policy_id)}: the service cannot "
+            "serve this request (not retried); check applivery:baseUrl",
+            status=status,
+        )
     if status >= 500:
         failing = errors.ServerError(
             f"Applivery answered {status} for {_what(org, policy_id)} after every retry; "

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from applivery_pulumi.provider import AppleDevicePolicyProvider
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from applivery_pulumi.provider import AppleDevicePolicyProvider
 from tests.emulator_harness import Emulator, new_object_id
 from tests.pulumi_harness import PulumiProject
 from tests.reliability.invalid_inputs import (

@@ -26,14 +26,14 @@ from typing import Any
 
 import dill
 import pytest
-from applivery_pulumi import errors
-from applivery_pulumi.client import AppliveryClient
-from applivery_pulumi.provider import AppleDevicePolicyProvider
-from applivery_pulumi.settings import Settings
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 from pydantic import SecretStr
 
+from applivery_pulumi import errors
+from applivery_pulumi.client import AppliveryClient
+from applivery_pulumi.provider import AppleDevicePolicyProvider
+from applivery_pulumi.settings import Settings
 from tests.emulator_harness import Emulator, new_object_id, start_emulator
 from tests.pulumi_harness import PulumiProject, Result
 from tests.reliability.support import declaration, record, seed_catalogue

@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from applivery_pulumi.values import UNKNOWN
 from pulumi.output import Unknown
+
+from applivery_pulumi.values import UNKNOWN
 
 from .unit_support import (
     BASE,

@@ -9,10 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
+
 from applivery_pulumi import errors
 from applivery_pulumi.client import AppliveryClient
 from applivery_pulumi.settings import Settings
-from pydantic import SecretStr
 
 from .unit_support import BASE, ORG, PID, TOKEN, envelope, error_envelope, mocked, policy_path
 

@@ -6,8 +6,9 @@ import copy
 from typing import Any
 
 import pytest
-from applivery_pulumi.provider import PolicyDiffResult
 from pulumi.output import Unknown
+
+from applivery_pulumi.provider import PolicyDiffResult
 
 from .unit_support import ORG, PID, engine_props, make_provider
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from applivery_pulumi import errors
 from pulumi.runtime import rpc
+
+from applivery_pulumi import errors
 
 from .unit_support import (
     BASE,

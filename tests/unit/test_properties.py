@@ -13,9 +13,10 @@ import copy
 import os
 from typing import Any, Final
 
-from applivery_pulumi.model import BODY_FIELDS, field_path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from applivery_pulumi.model import BODY_FIELDS, field_path
 
 from . import unit_strategies as gen
 from .unit_support import (

@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 import pytest
+
 from applivery_pulumi.resource import (
     AgentConfigurationArgs,
     AppleDevicePolicyArgs,

@@ -7,10 +7,11 @@ import pickle
 
 import dill
 import pytest
-from applivery_pulumi.provider import AppleDevicePolicyProvider
-from applivery_pulumi.settings import DEFAULT_BASE_URL, Settings
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
+
+from applivery_pulumi.provider import AppleDevicePolicyProvider
+from applivery_pulumi.settings import DEFAULT_BASE_URL, Settings
 
 from .unit_support import BASE, ORG, PID, TOKEN, FakeApplivery, make_provider, mocked
 

@@ -15,9 +15,10 @@ from typing import Any, Final
 
 import httpx
 import respx
+from pulumi.dynamic import Config, ConfigureRequest
+
 from applivery_pulumi.model import BODY_FIELDS
 from applivery_pulumi.provider import AppleDevicePolicyProvider
-from pulumi.dynamic import Config, ConfigureRequest
 
 ORG: Final = "598f469d457fafa13d088795"
 PID: Final = "698f41b2457fafa13d088793"
