@@ -40,3 +40,8 @@ def plot(results: list[Measured], out: Path, meta: dict[str, Any]) -> None:
     fig.tight_layout()
     fig.savefig(out, dpi=80)
     plt.close(fig)
+    # A palette of 64 colours keeps the committed PNG small.
+    from PIL import Image
+
+    with Image.open(out) as image:
+        image.convert("RGB").quantize(colors=64).save(out, optimize=True)

@@ -10,7 +10,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .run import Measured, Sample, cpu_table, last_line, per_policy_table, table
+from .run import (
+    Measured,
+    Sample,
+    cpu_per_policy_table,
+    cpu_table,
+    last_line,
+    per_policy_table,
+    table,
+)
 
 
 def load(paths: list[Path]) -> tuple[list[Measured], list[dict[str, Any]]]:
@@ -46,6 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print("ms per policy (median / N), ours / floor:")
     print(per_policy_table(results))
+    print()
+    print("CPU ms per policy by process (median / N), ours / floor:")
+    print(cpu_per_policy_table(results))
     for m in results:
         if m.n in (100, max(r.n for r in results)):
             print()

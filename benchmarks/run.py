@@ -314,6 +314,27 @@ def per_policy_table(results: list[Measured]) -> str:
 ROLES = ("engine", "langhost", "program", "provider")
 
 
+def cpu_per_policy_table(results: list[Measured]) -> str:
+    """CPU ms per policy by process, ours / floor: flat where the cost is linear in N."""
+    ops = ("up", "preview", "refresh")
+    roles = ("provider", "program", "engine")
+    lines = [
+        "| N | " + " | ".join(f"{op}: {role}" for op in ops for role in roles) + " |",
+        "|---|" + "---|" * (len(ops) * len(roles)),
+    ]
+    for m in results:
+        cells = []
+        for op in ops:
+            for role in roles:
+                pair = []
+                for kind in KINDS:
+                    values = [s.cpu_by_role.get(role, 0.0) for s in m.of(kind, op)]
+                    pair.append(statistics.median(values) / m.n * 1000 if values else 0.0)
+                cells.append("-" if not any(pair) else f"{pair[0]:.1f} / {pair[1]:.1f}")
+        lines.append(f"| {m.n} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def cpu_table(m: Measured) -> str:
     """Median CPU seconds by process (and the emulator's), ours / floor: where the gap is."""
     lines = [
@@ -489,6 +510,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("ms per policy (median / N), ours / floor:")
     print(per_policy_table(results))
+    print()
+    print("CPU ms per policy by process (median / N), ours / floor:")
+    print(cpu_per_policy_table(results))
     for m in results:
         if m.n == 100:
             print()
