@@ -179,7 +179,9 @@ class Sampler(threading.Thread):
             if pid not in self._procs:
                 self._procs[pid] = proc
             proc = self._procs[pid]
-            if self._roles.get(pid) is None:
+            # Not cached: the launcher (a shell script named pulumi-resource-...) execs the
+            # provider host under the same pid, so a process can change roles once.
+            if self._roles.get(pid) != "provider":
                 self._roles[pid] = role(proc)
             kind = self._roles[pid]
             if kind is None:
