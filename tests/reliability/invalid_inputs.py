@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from tests.emulator_harness import new_object_id
 from tests.reliability.support import APPS, PROFILES
+from tests.unit.unit_support import AGENT_FLAGS
 
 Loc = tuple[str | int, ...]
 
@@ -210,26 +211,7 @@ CLOSED_OBJECTS: dict[Loc, frozenset[str]] = {
     ),
     ("bookmarks", 0): frozenset(["title", "description", "url", "iconBase64", "iconUrl"]),
     ("assets", 0): frozenset(["mdmAssetId", "location", "assetName", "scope"]),
-    ("agentConfiguration",): frozenset(
-        [
-            "allowLocation",
-            "allowLocationMacos",
-            "allowPackageTime",
-            "allowPackageTimeIos",
-            "allowPackageTransfer",
-            "allowPackageTransferIos",
-            "allowDeviceInfoBatteryUsage",
-            "allowDeviceInfoBluetooth",
-            "allowDeviceInfoSystemInfo",
-            "allowDeviceInfoBatteryUsageIos",
-            "allowDeviceInfoBluetoothIos",
-            "allowDeviceInfoSystemInfoIos",
-            "allowNetworkStatusMacos",
-            "allowNetworkStatusIos",
-            "appBlacklist",
-            "policyFeatures",
-        ]
-    ),
+    ("agentConfiguration",): frozenset([*AGENT_FLAGS, "appBlacklist", "policyFeatures"]),
     ("agentConfiguration", "appBlacklist", 0): frozenset({"bundleId", "action"}),
     ("agentConfiguration", "policyFeatures"): frozenset({"ios", "macos"}),
 }
