@@ -47,6 +47,7 @@ from .fields import BODY_FIELDS as BODY_FIELDS
 from .fields import READ_ONLY_APPLICATION_FIELDS as READ_ONLY_APPLICATION_FIELDS
 from .fields import Loc as Loc
 from .fields import field_path as field_path
+from .normalize import segment_id
 
 HEX24: Final = r"^[a-fA-F0-9]{24}$"
 ORGANIZATION_ID: Final = r"^(([a-fA-F0-9]{24})|([a-zA-Z0-9\-]{3,}))$"
@@ -72,11 +73,9 @@ def _rfc3339(value: str) -> str:
 
 def _segment_id(value: Any) -> Any:
     # The reference's own example sends "1" where the schema says number: accept digit strings.
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    return value
+    return segment_id(value)
 
 
 def _not_bool(value: Any) -> Any:
