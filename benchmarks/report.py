@@ -13,11 +13,8 @@ from typing import Any
 from .run import (
     Measured,
     Sample,
-    cpu_per_policy_table,
-    cpu_table,
     last_line,
-    per_policy_table,
-    table,
+    print_tables,
 )
 
 
@@ -49,19 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     )
     print(f"latency {first['latency_ms']} ms per API call, --parallel {first['parallel']}")
-    print()
-    print(table(results))
-    print()
-    print("ms per policy (median / N), ours / floor:")
-    print(per_policy_table(results))
-    print()
-    print("CPU ms per policy by process (median / N), ours / floor:")
-    print(cpu_per_policy_table(results))
-    for m in results:
-        if m.n in (100, max(r.n for r in results)):
-            print()
-            print(f"CPU seconds by process at N={m.n} (median), ours / floor:")
-            print(cpu_table(m))
+    print_tables(results, cpu_at=(100, max(r.n for r in results)))
     if args.plot is not None:
         from .plot import plot
 

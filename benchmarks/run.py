@@ -414,6 +414,23 @@ def parse_policies(values: list[str] | None, quick: bool) -> list[int]:
     return sorted(set(found))
 
 
+def print_tables(results: list[Measured], cpu_at: tuple[int, ...]) -> None:
+    """The result tables, and the CPU-by-process table for each N in ``cpu_at``."""
+    print()
+    print(table(results))
+    print()
+    print("ms per policy (median / N), ours / floor:")
+    print(per_policy_table(results))
+    print()
+    print("CPU ms per policy by process (median / N), ours / floor:")
+    print(cpu_per_policy_table(results))
+    for m in results:
+        if m.n in cpu_at:
+            print()
+            print(f"CPU seconds by process at N={m.n} (median), ours / floor:")
+            print(cpu_table(m))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
@@ -505,19 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         f"latency {args.latency_ms} ms per API call, --parallel {args.parallel}, "
         f"runs {args.runs}" + (f" ({args.large_runs} at N>=1000)" if args.large_runs else "")
     )
-    print()
-    print(table(results))
-    print()
-    print("ms per policy (median / N), ours / floor:")
-    print(per_policy_table(results))
-    print()
-    print("CPU ms per policy by process (median / N), ours / floor:")
-    print(cpu_per_policy_table(results))
-    for m in results:
-        if m.n == 100:
-            print()
-            print("CPU seconds by process at N=100 (median), ours / floor:")
-            print(cpu_table(m))
+    print_tables(results, cpu_at=(100,))
     if "import_ms" in meta:
         print()
         print("import ms: " + ", ".join(f"{k} {v}" for k, v in meta["import_ms"].items()))
