@@ -124,6 +124,9 @@ class AppliveryClient:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             transport=transport,
             follow_redirects=False,
+            # A plain-http base URL (a local emulator) never negotiates TLS, and loading the CA
+            # bundle costs ~20-40 ms of every provider process; https always verifies.
+            verify=settings.base_url.startswith("https:"),
         )
 
     def __repr__(self) -> str:

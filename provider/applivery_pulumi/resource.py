@@ -9,6 +9,7 @@ be a ``pulumi.Output``.  Free-form maps (``configuration``, ``update_policy``, `
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import threading
@@ -25,6 +26,7 @@ from .values import UNKNOWN, plain
 _SPECIAL: Final = {"ios_app": "iOSApp"}
 
 
+@functools.lru_cache(maxsize=4096)
 def _camel(name: str) -> str:
     if name in _SPECIAL:
         return _SPECIAL[name]
@@ -32,6 +34,7 @@ def _camel(name: str) -> str:
     return head + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
+@functools.lru_cache(maxsize=4096)
 def _snake(name: str) -> str:
     if name == "iOSApp":
         return "ios_app"
@@ -71,7 +74,15 @@ class _Args:
 
     @classmethod
     def _fields(cls) -> frozenset[str]:
-        return frozenset(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+        # Once per class: dataclasses.fields() is slow, and this runs for every nested value.
+        found = _FIELDS.get(cls)
+        if found is None:
+            names = dataclasses.fields(cls)  # type: ignore[arg-type]
+            found = _FIELDS[cls] = frozenset(f.name for f in names)
+        return found
+
+
+_FIELDS: dict[type[_Args], frozenset[str]] = {}
 
 
 @dataclasses.dataclass

@@ -24,8 +24,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from pydantic import SecretStr
-
 from .errors import ConfigurationError
 
 DEFAULT_BASE_URL: Final = "https://api.applivery.io"
@@ -39,9 +37,40 @@ _KEYS: Final = {
 }
 
 
+class Secret:
+    """A string that shows as ``**********`` in repr, str and f-strings, and refuses pickling.
+
+    In place of ``pydantic.SecretStr`` (same ``get_secret_value``): importing pydantic costs the
+    provider process ~80 ms on every refresh and destroy, which never validate anything.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a secret is not picklable")
+
+
 @dataclass(frozen=True)
 class Settings:
-    api_token: SecretStr | None = field(default=None, repr=False)
+    api_token: Secret | None = field(default=None, repr=False)
     base_url: str = DEFAULT_BASE_URL
     organization_id: str | None = None
     max_retry_seconds: float = DEFAULT_MAX_RETRY_SECONDS
@@ -62,7 +91,7 @@ class Settings:
             found[attr] = str(value).strip() if value is not None else None
         token = found["api_token"]
         return cls(
-            api_token=SecretStr(token) if token else None,
+            api_token=Secret(token) if token else None,
             base_url=(found["base_url"] or DEFAULT_BASE_URL).rstrip("/"),
             organization_id=found["organization_id"],
             max_retry_seconds=_seconds(found["max_retry_seconds"]),

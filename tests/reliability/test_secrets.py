@@ -28,12 +28,11 @@ import dill
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
-from pydantic import SecretStr
 
 from applivery_pulumi import errors
 from applivery_pulumi.client import AppliveryClient
 from applivery_pulumi.provider import AppleDevicePolicyProvider
-from applivery_pulumi.settings import Settings
+from applivery_pulumi.settings import Secret, Settings
 from tests.emulator_harness import Emulator, new_object_id, start_emulator
 from tests.pulumi_harness import PulumiProject, Result
 from tests.reliability.support import declaration, record, seed_catalogue
@@ -248,9 +247,7 @@ def test_exception_texts_and_pickles_carry_no_token(marked: Emulator, tmp_path: 
     markers = [token]
 
     def client(base_url: str, secret: str = token) -> AppliveryClient:
-        settings = Settings(
-            api_token=SecretStr(secret), base_url=base_url, organization_id=marked.org
-        )
+        settings = Settings(api_token=Secret(secret), base_url=base_url, organization_id=marked.org)
         return AppliveryClient(settings, max_total_seconds=1)
 
     policy = marked.create_policy(name="Draft")["id"]

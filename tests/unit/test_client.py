@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import email.utils
+import http.server
+import ssl
+import subprocess
+import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from applivery_pulumi import errors
 from applivery_pulumi.client import AppliveryClient
-from applivery_pulumi.settings import Settings
+from applivery_pulumi.settings import Secret, Settings
 
 from .unit_support import BASE, ORG, PID, TOKEN, envelope, error_envelope, mocked, policy_path
 
@@ -31,7 +35,7 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 def client(**kwargs: Any) -> AppliveryClient:
-    settings = Settings(api_token=SecretStr(TOKEN), base_url=BASE, organization_id=ORG)
+    settings = Settings(api_token=Secret(TOKEN), base_url=BASE, organization_id=ORG)
     options: dict[str, Any] = {"max_attempts": ATTEMPTS, "backoff_initial": 0.01} | kwargs
     return AppliveryClient(settings, **options)
 
@@ -77,9 +81,7 @@ def test_the_default_bound_is_a_handful_of_attempts(waits: list[float]) -> None:
     with mocked() as router:
         route = router.get(URL).respond(502)
         with pytest.raises(errors.ServerError):
-            AppliveryClient(Settings(api_token=SecretStr(TOKEN), base_url=BASE)).get_policy(
-                ORG, PID
-            )
+            AppliveryClient(Settings(api_token=Secret(TOKEN), base_url=BASE)).get_policy(ORG, PID)
     assert 2 <= route.call_count <= 10
     assert sum(waits) <= 120  # and never longer than the total budget
 
@@ -277,6 +279,34 @@ def test_dns_failure_is_one_sentence(waits: list[float]) -> None:
     assert isinstance(err, errors.TransportError)
     assert "DNS" in str(err) and "applivery:baseUrl" in str(err)
     one_sentence(str(err))
+
+
+def test_an_https_service_with_an_untrusted_certificate_is_refused(
+    tmp_path: Path, waits: list[float]
+) -> None:
+    # A real TLS server with a self-signed certificate: https always verifies (only a plain-http
+    # base URL goes without a CA bundle).
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"https://127.0.0.1:{server.server_address[1]}"
+        settings = Settings(api_token=Secret(TOKEN), base_url=base)
+        with pytest.raises(errors.TransportError) as caught:
+            AppliveryClient(settings, max_attempts=1).get_policy(ORG, PID)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "TLS handshake failed" in str(caught.value)
+    assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
 
 
 def test_no_token_is_a_configuration_error() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import pickle
+import subprocess
+import sys
 
 import dill
 import pytest
@@ -11,7 +13,7 @@ from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from applivery_pulumi.provider import AppleDevicePolicyProvider
-from applivery_pulumi.settings import DEFAULT_BASE_URL, Settings
+from applivery_pulumi.settings import DEFAULT_BASE_URL, Secret, Settings
 
 from .unit_support import BASE, ORG, PID, TOKEN, FakeApplivery, make_provider, mocked
 
@@ -78,6 +80,27 @@ def test_no_repr_shows_the_token() -> None:
     for text in (repr(settings), str(settings), repr(provider), str(provider)):
         assert MARKER not in text
     assert "api_token" not in repr(settings)
+
+
+def test_the_token_holder_shows_and_pickles_nothing() -> None:
+    secret = Secret(MARKER)
+    for text in (repr(secret), str(secret), f"{secret}", f"{secret!r}", repr([secret])):
+        assert MARKER not in text
+    for dump in (pickle.dumps, dill.dumps):
+        with pytest.raises(TypeError, match="not picklable"):
+            dump(secret)
+    assert secret.get_secret_value() == MARKER
+    assert secret == Secret(MARKER) and secret != Secret("other")
+
+
+def test_the_provider_process_does_not_import_pydantic_to_read() -> None:
+    # refresh and destroy never validate: the provider module alone must not pull pydantic in
+    code = (
+        "import sys; import applivery_pulumi.provider, applivery_pulumi.settings; "
+        "print('pydantic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_the_settings_come_from_stack_config() -> None:
