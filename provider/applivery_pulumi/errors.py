@@ -26,6 +26,10 @@ class ConfigurationError(AppliveryError):
     """The provider is missing a setting (token, organization)."""
 
 
+class NothingToRestoreError(AppliveryError):
+    """``restoreOnDelete`` turned on for a policy adopted without it: no pre-adoption record."""
+
+
 class AuthenticationError(AppliveryError):
     """401: no token (4002) or a token the service rejects (4004)."""
 

@@ -2,10 +2,14 @@
 
 There is no create or delete call for policies in the API, so:
 
-* **create adopts**: GET the existing policy (missing → error naming policy and organization),
-  keep its configuration as ``preAdoption`` in state, then PUT the declared configuration.
+* **create adopts**: PUT the declared configuration onto the existing policy (missing → error
+  naming policy and organization).  With ``restoreOnDelete`` it first GETs the policy and keeps
+  its configuration as ``preAdoption`` in state: that record is made only when it will be used,
+  as it costs a request per policy and doubles the size of each policy's state.
 * **delete releases** (default): the policy stays as it is and leaves Pulumi's state.  With
-  ``restoreOnDelete`` it PUTs the ``preAdoption`` configuration back first.
+  ``restoreOnDelete`` it PUTs the ``preAdoption`` configuration back first.  Turning
+  ``restoreOnDelete`` on for a policy adopted without it fails at preview: what it had before
+  adoption was never recorded.
 
 check and diff never make a request.  update PUTs only the top-level fields that differ.  Every
 PUT is verified against the stored document the service returns: a declared value it accepted but
@@ -108,6 +112,18 @@ def _not_unicode(value: Any, loc: tuple[int | str, ...] = ()) -> Iterator[tuple[
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _not_unicode(item, (*loc, i))
+
+
+def _check_restorable(old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Refuse ``restoreOnDelete`` turned on for a policy whose pre-adoption record was not kept."""
+    wanted = new.get("restoreOnDelete")
+    if wanted is True and not old.get("restoreOnDelete") and "preAdoption" not in old:
+        raise errors.NothingToRestoreError(
+            f"policy {old.get('policyId') or new.get('policyId')}: restore_on_delete can only be "
+            "set when the policy is adopted, since its configuration from before adoption is "
+            "recorded (pre_adoption) only then, and this policy was adopted without it: remove "
+            "restore_on_delete (destroy then leaves the policy as it is)"
+        )
 
 
 def _warn(message: str) -> None:
@@ -218,6 +234,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
         paths += [k for k in IDENTITY if is_unknown(new.get(k))]
         if bool(new.get("restoreOnDelete")) != bool(old.get("restoreOnDelete")):
             paths.append("restoreOnDelete")
+            _check_restorable(old, new)
         return PolicyDiffResult(bool(replaces or paths), replaces, replaces + paths)
 
     # -- create / read / update / delete ---------------------------------------------------------
@@ -226,16 +243,19 @@ class AppleDevicePolicyProvider(ResourceProvider):
         inputs = plain(props)
         org, policy_id = inputs["organizationId"], inputs["policyId"]
         client = self._client()
-        before = client.get_policy(org, policy_id)
-        pre_adoption = document_to_state(before)
+        pre_adoption = None
+        if inputs.get("restoreOnDelete"):
+            pre_adoption = document_to_state(client.get_policy(org, policy_id))
         declared = _body(inputs)
         after = client.put_policy(org, policy_id, self._wire(declared))
         outs = self._outs(inputs, after, declared, sent=declared)
-        outs["preAdoption"] = pre_adoption
+        if pre_adoption is not None:
+            outs["preAdoption"] = pre_adoption
         return CreateResult(policy_id, outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         old, inputs = plain(olds), plain(news)
+        _check_restorable(old, inputs)  # restoreOnDelete may have been unknown at preview
         org, policy_id = inputs["organizationId"], inputs["policyId"]
         declared = _body(inputs)
         differing = {_top_level(p) for p in changed_paths(declared, _body(old))}

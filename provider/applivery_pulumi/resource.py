@@ -201,7 +201,9 @@ class AppleDevicePolicyArgs(_Args):
     segment_id: pulumi.Input[int] | None = None
     expose_to_children: pulumi.Input[bool] | None = None
     restore_on_delete: pulumi.Input[bool] | None = None
-    """On destroy, put back the configuration the policy had before it was adopted."""
+    """On destroy, put back the configuration the policy had before it was adopted.
+
+    Set it when the policy is adopted: only then is that configuration read and kept."""
 
     _nested: ClassVar[dict[str, type[_Args]]] = {
         "applications": ApplicationArgs,
@@ -213,15 +215,12 @@ class AppleDevicePolicyArgs(_Args):
     }
 
 
-_ARG_NAMES: Final = frozenset(f.name for f in dataclasses.fields(AppleDevicePolicyArgs))
-
-
 class AppleDevicePolicy(pulumi.dynamic.Resource, module="applivery", name="AppleDevicePolicy"):
     """An Applivery Apple device policy, adopted and managed by Pulumi.
 
-    Create adopts an existing policy (the API has no create call): its configuration before
-    adoption is kept in ``pre_adoption``.  Destroy releases it unchanged, or with
-    ``restore_on_delete=True`` puts ``pre_adoption`` back.
+    Create adopts an existing policy (the API has no create call) by writing the declaration.
+    Destroy releases it unchanged, or with ``restore_on_delete=True`` puts back the
+    configuration it had before adoption, which create then keeps in ``pre_adoption``.
     """
 
     def __init__(
@@ -236,8 +235,13 @@ class AppleDevicePolicy(pulumi.dynamic.Resource, module="applivery", name="Apple
         elif kwargs:
             raise TypeError("pass either args or keyword arguments, not both")
         props = cast(dict[str, Any], AppleDevicePolicyArgs.wire(args))
-        for name in (*_BODY_AND_IDENTITY, *OUTPUTS):
+        # Placeholders (None) make outputs of what the provider adds; an undeclared field is
+        # never in state, so it gets no Output here (its property answers None): each Output
+        # costs the program CPU at every run, and the SDK waits on all of them at the end.
+        for name in ("policyId", "organizationId", *_METADATA):
             props.setdefault(name, None)
+        if props.get("restoreOnDelete") not in (None, False):  # True or not known yet
+            props["preAdoption"] = None
         _warn_read_only(props.get("applications"), resource_name)
         org = props["organizationId"]
         if org is None:
@@ -261,7 +265,10 @@ class AppleDevicePolicy(pulumi.dynamic.Resource, module="applivery", name="Apple
         super().__init__(AppleDevicePolicyProvider(), resource_name, props, opts)
 
     def _out(self, name: str) -> pulumi.Output[Any]:
-        return cast(pulumi.Output[Any], self.__dict__[name])
+        found = self.__dict__.get(name)
+        if found is None:
+            return pulumi.Output.from_input(None)  # not declared, so not in state
+        return cast(pulumi.Output[Any], found)
 
     @property
     def organization_id(self) -> pulumi.Output[str]:
@@ -333,11 +340,11 @@ class AppleDevicePolicy(pulumi.dynamic.Resource, module="applivery", name="Apple
 
     @property
     def pre_adoption(self) -> pulumi.Output[dict[str, Any]]:
-        """The configuration before Pulumi adopted the policy (what restore_on_delete puts back)."""
+        """The configuration before adoption (kept with restore_on_delete, which puts it back)."""
         return self._out("preAdoption")
 
 
-_BODY_AND_IDENTITY: Final = tuple(_camel(n) for n in sorted(_ARG_NAMES))
+_METADATA: Final = tuple(name for name in OUTPUTS if name != "preAdoption")
 
 
 def _warn_read_only(applications: Any, resource_name: str) -> None:

@@ -186,6 +186,37 @@ def test_destroy_releases_or_restores(tmp_path: Path, emu: Emulator) -> None:
     project.run("up", "--yes")
     assert emu.get_policy(restored["id"])["name"] == "Managed B"
 
+    # Turned on after adoption: nothing was recorded to restore, and preview says so.
+    late = [
+        {"name": "kept", "args": declared(kept["id"], name="Managed A", restoreOnDelete=True)},
+        {"name": "restored", "args": declared(restored["id"], name="Managed B")},
+    ]
+    project.declare(late)
+    emu.reset_counters()
+    refused = project.run("preview", check=False)
+    assert refused.returncode != 0
+    assert f"policy {kept['id']}: restore_on_delete can only be set when" in refused.output
+    assert "Traceback" not in refused.output
+    assert emu.counters()["total"] == 0
+    # Turning it off keeps the record: destroy still restores once it is back on.
+    project.declare(
+        [
+            {"name": "kept", "args": declared(kept["id"], name="Managed A")},
+            {"name": "restored", "args": declared(restored["id"], name="Managed B")},
+        ]
+    )
+    project.run("up", "--yes")
+    project.declare(
+        [
+            {"name": "kept", "args": declared(kept["id"], name="Managed A")},
+            {
+                "name": "restored",
+                "args": declared(restored["id"], name="Managed B", restoreOnDelete=True),
+            },
+        ]
+    )
+    project.run("up", "--yes")
+
     project.run("destroy", "--yes")
     released = emu.get_policy(kept["id"])
     assert released["name"] == "Managed A", "release leaves the policy as it is"

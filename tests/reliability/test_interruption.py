@@ -43,10 +43,12 @@ PARALLEL = "4"
 
 
 def _setup(
-    emu: Emulator, make_project: Callable[..., PulumiProject]
+    emu: Emulator, make_project: Callable[..., PulumiProject], *, restore: bool = False
 ) -> tuple[PulumiProject, dict[str, dict[str, Any]], dict[str, str]]:
     ids = [emu.create_policy(name=f"Draft {i}")["id"] for i in range(POLICIES)]
-    declared = {pid: declaration(i, pid) for i, pid in enumerate(ids)}
+    # restore_on_delete: each create reads the policy (pre_adoption) before it writes.
+    extra = {"restoreOnDelete": True} if restore else {}
+    declared = {pid: declaration(i, pid) | extra for i, pid in enumerate(ids)}
     names = {pid: f"policy-{i:03d}" for i, pid in enumerate(ids)}
     project = make_project(emu)
     project.declare([{"name": names[pid], "args": declared[pid]} for pid in ids])
@@ -149,7 +151,7 @@ def test_sigint_mid_up_then_up_converges(
 def test_sigkill_mid_up_then_cancel_refresh_up_converges(
     emu: Emulator, make_project: Callable[..., PulumiProject]
 ) -> None:
-    project, declared, names = _setup(emu, make_project)
+    project, declared, names = _setup(emu, make_project, restore=True)
     figures = _interrupt(emu, project, signal.SIGKILL)
     written = figures.pop("written_by_interrupted_run")
     recorded, pending = _recorded(project)

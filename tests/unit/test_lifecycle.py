@@ -109,17 +109,20 @@ def expected_state() -> dict[str, Any]:
 # -- create ---------------------------------------------------------------------------------------
 
 
-def test_create_reads_then_writes_exactly_the_declared_fields() -> None:
+@pytest.mark.parametrize(("restore", "requests"), [(False, ["PUT"]), (True, ["GET", "PUT"])])
+def test_create_writes_exactly_the_declared_fields(restore: bool, requests: list[str]) -> None:
+    # The GET (the pre-adoption record) is made only when destroy will restore it.
     server = FakeApplivery(BEFORE, seed=1)
     with mocked() as router:
         server.install(router)
-        make_provider().create(inputs())
+        outs = make_provider().create(inputs(restoreOnDelete=restore)).outs
         methods = [call.request.method for call in router.calls]
         auth = {call.request.headers["authorization"] for call in router.calls}
-    assert methods == ["GET", "PUT"]
+    assert methods == requests
     assert auth == {f"Bearer {TOKEN}"}
     (body,) = server.puts
     assert body == {**expected_state()}
+    assert ("preAdoption" in outs) is restore
 
 
 def test_create_outputs_are_the_declared_shape_with_metadata() -> None:
@@ -140,7 +143,7 @@ def test_create_outputs_are_the_declared_shape_with_metadata() -> None:
 
 def test_create_keeps_the_pre_adoption_configuration() -> None:
     server = FakeApplivery(BEFORE, seed=3)
-    outs = created(server)
+    outs = created(server, restoreOnDelete=True)
     pre = outs["preAdoption"]
     assert pre["name"] == "Legacy"
     assert pre["profiles"] == [HEX_C]  # ids, not the service's profile objects
@@ -152,13 +155,14 @@ def test_create_keeps_the_pre_adoption_configuration() -> None:
     assert "certificates" not in set(walk(outs))
 
 
-def test_create_of_a_missing_policy_names_it_and_writes_nothing() -> None:
+@pytest.mark.parametrize("restore", [False, True])
+def test_create_of_a_missing_policy_names_it(restore: bool) -> None:
     with mocked() as router:
-        router.get(URL).respond(404, json=error_envelope(3001, "Entity not found"))
-        put = router.put(URL)
+        get = router.get(URL).respond(404, json=error_envelope(3001, "Entity not found"))
+        put = router.put(URL).respond(404, json=error_envelope(3001, "Entity not found"))
         with pytest.raises(errors.NotFoundError) as caught:
-            make_provider().create(inputs())
-    assert not put.called
+            make_provider().create(inputs(restoreOnDelete=restore))
+    assert (get.call_count, put.call_count) == ((1, 0) if restore else (0, 1))
     assert PID in str(caught.value) and ORG in str(caught.value)
 
 
@@ -216,8 +220,8 @@ def update(
 
 def test_update_puts_only_the_top_level_fields_that_differ() -> None:
     server = FakeApplivery(BEFORE, seed=5)
-    olds = created(server)
-    news = inputs(name="Renamed")
+    olds = created(server, restoreOnDelete=True)
+    news = inputs(name="Renamed", restoreOnDelete=True)
     news["agentConfiguration"]["appBlacklist"][1]["action"] = "remove"
     outs, puts = update(server, olds, news)
     assert puts == 1
@@ -233,17 +237,39 @@ def test_update_puts_only_the_top_level_fields_that_differ() -> None:
 
 def test_update_with_nothing_to_send_makes_no_request() -> None:
     server = FakeApplivery(BEFORE, seed=6)
-    olds = created(server)
-    news = inputs(restoreOnDelete=True)
+    olds = created(server, restoreOnDelete=True)
+    news = inputs(restoreOnDelete=False)
     # Order of an unordered list and the spelling of segmentId are not changes either.
     news["profiles"].reverse()
     news["segmentId"] = 1
     outs, puts = update(server, olds, news)
     assert puts == 0
-    assert outs["restoreOnDelete"] is True
+    assert outs["restoreOnDelete"] is False
     assert body_of(outs) == body_of(olds)
+    # Kept while restore is off, so turning it back on still restores the original.
     assert outs["preAdoption"] == olds["preAdoption"]
     assert outs["version"] == olds["version"]
+    again, puts = update(server, outs, inputs(restoreOnDelete=True))
+    assert puts == 0 and again["preAdoption"] == olds["preAdoption"]
+
+
+def test_restore_on_delete_turned_on_after_adoption_is_refused_at_preview() -> None:
+    server = FakeApplivery(BEFORE, seed=6)
+    olds = created(server)  # adopted without restore_on_delete: nothing recorded
+    assert "preAdoption" not in olds
+    news = inputs(restoreOnDelete=True)
+    with mocked() as router:
+        server.install(router)
+        with pytest.raises(errors.NothingToRestoreError) as at_preview:
+            make_provider().diff(PID, engine_props(olds), engine_props(news))
+        # the same at update, for a value that was unknown at preview
+        with pytest.raises(errors.NothingToRestoreError) as at_update:
+            make_provider().update(PID, engine_props(olds), engine_props(news))
+        assert not router.calls
+    for caught in (at_preview, at_update):
+        message = str(caught.value)
+        assert PID in message and "restore_on_delete" in message and "remove" in message
+        assert "\n" not in message
 
 
 def test_update_verifies_the_stored_document() -> None:
@@ -276,7 +302,7 @@ def read(server: FakeApplivery, id_: str, props: dict[str, Any], **config: Any) 
 
 def test_read_returns_the_declared_shape() -> None:
     server = FakeApplivery(BEFORE, seed=9)
-    olds = created(server)
+    olds = created(server, restoreOnDelete=True)
     result = read(server, PID, olds)
     assert result.id == PID
     assert body_of(result.outs) == expected_state()
