@@ -122,6 +122,9 @@ class AppliveryClient:
                 "User-Agent": USER_AGENT,
             },
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            # Keep every connection the engine's parallelism opens (httpx keeps 20 by default):
+            # with --parallel 32, a dozen requests would otherwise open a new one each time.
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
             transport=transport,
             follow_redirects=False,
             # A plain-http base URL (a local emulator) never negotiates TLS, and loading the CA

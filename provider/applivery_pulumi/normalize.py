@@ -15,6 +15,7 @@ One place per quirk the reference shows (``shared/spec/README.md``):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .fields import BODY_FIELDS, READ_ONLY_APPLICATION_FIELDS
@@ -54,23 +55,26 @@ def _applications(apps: list[Any], previous: Any) -> list[Any]:
 
 
 def document_to_state(
-    document: dict[str, Any], previous: dict[str, Any] | None = None
+    document: dict[str, Any],
+    previous: dict[str, Any] | None = None,
+    names: Iterable[str] = BODY_FIELDS,
 ) -> dict[str, Any]:
-    """The body fields of a policy document, normalised to the declared shape.
+    """The body fields (``names`` of them) of a policy document, normalised to the declared shape.
 
     ``previous`` is what state (or the declaration, on import) said before: the source of values
     the service does not return on every call.
     """
     previous = previous or {}
-    doc = plain(document)
     out: dict[str, Any] = {}
-    for name in BODY_FIELDS:
-        if name not in doc:
-            continue
-        value = doc[name]
+    for name in names:
+        # Field by field: the rest of the document (enrichments) is never looked at.
+        value = document.get(name) if name in BODY_FIELDS else None
         if name == "profiles" and isinstance(value, list):
-            value = [_profile_id(p) for p in value]
-        elif name == "segmentId":
+            value = [_profile_id(p) for p in value]  # before plain(): objects are large
+        value = plain(value)
+        if value is None:
+            continue
+        if name == "segmentId":
             value = segment_id(value)
         elif name == "applications" and isinstance(value, list):
             value = _applications(value, plain(previous.get("applications")))
@@ -83,5 +87,5 @@ def metadata(document: dict[str, Any]) -> dict[str, Any]:
 
     Timestamps stay the service's text: the reference's own examples are not valid RFC 3339.
     """
-    doc = plain(document)
-    return {k: doc[k] for k in ("version", "createdAt", "updatedAt") if doc.get(k) is not None}
+    found = {k: plain(document.get(k)) for k in ("version", "createdAt", "updatedAt")}
+    return {k: v for k, v in found.items() if v is not None}

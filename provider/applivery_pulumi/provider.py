@@ -289,7 +289,8 @@ class AppleDevicePolicyProvider(ResourceProvider):
             outs = identity | stored | metadata(document) | {"preAdoption": stored}
             return ReadResult(policy_id, outs, identity | stored)
         declared = _body(known)
-        projected: dict[str, Any] = project(document_to_state(document, declared), declared)
+        stored = document_to_state(document, declared, names=declared)
+        projected: dict[str, Any] = project(stored, declared)
         outs = identity | projected | metadata(document)
         if "preAdoption" in known:
             outs["preAdoption"] = known["preAdoption"]
@@ -345,7 +346,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
         *,
         sent: dict[str, Any],
     ) -> dict[str, Any]:
-        stored = document_to_state(document, previous=declared)
+        stored = document_to_state(document, previous=declared, names=declared)
         lost = changed_paths(sent, stored)
         if lost:
             raise errors.NotStoredError(
