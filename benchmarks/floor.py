@@ -4,15 +4,27 @@ Run by the same CLI, the same backend kind, the same ``--parallel`` and the same
 (``applivery_pulumi.host``) as our stack, it costs what the engine, the Python SDK and the gRPC
 round trips cost for N dynamic resources with the same inputs, and nothing else.  The class lives
 in an importable module (not in ``__main__``), so dill pickles it by reference, like ours.
+
+With ``BENCH_FLOOR_RTT_MS`` set (``python -m benchmarks --floor-rtt``), create, read and update
+wait that long once, without CPU: the engine's cost plus one API round trip per policy read or
+changed, the floor as the issue that asked for these benchmarks defines it.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 import pulumi
 import pulumi.dynamic
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+
+
+def _round_trip() -> None:
+    milliseconds = float(os.environ.get("BENCH_FLOOR_RTT_MS") or 0)
+    if milliseconds > 0:
+        time.sleep(milliseconds / 1000)
 
 
 class FloorProvider(ResourceProvider):
@@ -23,12 +35,15 @@ class FloorProvider(ResourceProvider):
         return DiffResult(changes=olds != news)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        _round_trip()
         return CreateResult(str(props.get("policyId", "floor")), props)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        _round_trip()
         return ReadResult(id_, props)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        _round_trip()
         return UpdateResult(news)
 
 

@@ -223,6 +223,7 @@ def measure_n(
     workdir: Path,
     threads_compare: bool,
     log: Any,
+    floor_rtt: bool = False,
 ) -> Measured:
     measured = Measured(n)
     args = ["--latency-ms", str(latency_ms), "--log-level", "warning"]
@@ -231,7 +232,14 @@ def measure_n(
     emu.start()
     measured.extras["emulator_start_seconds"] = round(time.perf_counter() - start, 2)
     try:
-        stacks = {k: Stack(k, workdir / f"{k}-{n}", emu, parallel=parallel) for k in KINDS}
+        # --floor-rtt: the floor's provider waits one round trip per policy read or changed
+        rtt = {"BENCH_FLOOR_RTT_MS": str(latency_ms)} if floor_rtt else {}
+        stacks = {
+            k: Stack(
+                k, workdir / f"{k}-{n}", emu, parallel=parallel, env=rtt if k == "floor" else {}
+            )
+            for k in KINDS
+        }
         measured.extras["pulumi_version"] = pulumi_version(stacks["ours"])
         for run in range(runs):
             # interleaved, so that a change of machine load hits both stacks alike
@@ -361,7 +369,7 @@ def cpu_table(m: Measured) -> str:
     return "\n".join(lines)
 
 
-def last_line(results: list[Measured]) -> str:
+def last_line(results: list[Measured], floor: str = "floor") -> str:
     m = min(results, key=lambda r: (abs(r.n - 100), -r.n))
 
     def r(op: str) -> str:
@@ -370,7 +378,7 @@ def last_line(results: list[Measured]) -> str:
 
     noop = max(x.noop_requests() for x in results)
     return (
-        f"ours/floor at N={m.n}: up {r('up')}, preview {r('preview')}, refresh {r('refresh')}; "
+        f"ours/{floor} at N={m.n}: up {r('up')}, preview {r('preview')}, refresh {r('refresh')}; "
         f"no-op requests: {noop}"
     )
 
@@ -458,6 +466,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-extras", action="store_true", help="skip import times and the pickled provider"
     )
+    parser.add_argument(
+        "--floor-rtt",
+        action="store_true",
+        help="the floor's provider waits --latency-ms once per policy read or changed",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
 
@@ -472,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": args.runs,
         "large_runs": args.large_runs or args.runs,
         "provider_threads": os.environ.get("APPLIVERY_PULUMI_PROVIDER_THREADS", "default (64)"),
+        "floor_waits_round_trip_ms": args.latency_ms if args.floor_rtt else 0,
     }
 
     def log(text: str) -> None:
@@ -504,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
                 workdir=workdir,
                 threads_compare=args.threads_compare and n == 100,
                 log=log,
+                floor_rtt=args.floor_rtt,
             )
             results.append(measured)
             meta_n = {**meta, "load_after": load(), "runs": runs}
@@ -560,10 +575,9 @@ def main(argv: list[str] | None = None) -> int:
     for p in problems:
         print(f"REQUESTS MISMATCH: {p}")
     if not problems:
-        print(
-            "requests: as designed (no-op preview/up 0, refresh N GET, change k PUT, "
-            "up N GET + N PUT)"
-        )
+        print("requests: as designed (no-op preview/up 0, refresh N GET, change k PUT, up N PUT)")
     print("results: " + ", ".join(str(p) for p in written))
-    print(last_line(results))
+    if args.floor_rtt:
+        print(f"floor: waits {args.latency_ms} ms (one round trip) per policy read or changed")
+    print(last_line(results, "floor+rtt" if args.floor_rtt else "floor"))
     return 1 if problems else 0

@@ -267,7 +267,9 @@ class AppleDevicePolicy(pulumi.dynamic.Resource, module="applivery", name="Apple
     def _out(self, name: str) -> pulumi.Output[Any]:
         found = self.__dict__.get(name)
         if found is None:
-            return pulumi.Output.from_input(None)  # not declared, so not in state
+            # Not declared, so not in state: None, still depending on this resource like any
+            # of its outputs.
+            return self.urn.apply(lambda _: None)
         return cast(pulumi.Output[Any], found)
 
     @property

@@ -49,7 +49,8 @@ def test_outputs_are_the_declared_fields_and_metadata(engine: Engine) -> Any:
     )
 
     def check(values: list[Any]) -> None:
-        name, expose, books, version, pre_adoption, restore = values
+        name, expose, books, version, pre_adoption, restore, dependent = values
+        assert dependent == [True, True]
         assert (name, expose, version) == ("Kiosk", False, 3)
         assert books is None and pre_adoption is None and restore is None
         # Only what is declared goes to the engine, plus what the provider adds.
@@ -61,6 +62,8 @@ def test_outputs_are_the_declared_fields_and_metadata(engine: Engine) -> Any:
             "__provider",
         }
 
+    # An undeclared field is None, and still depends on the policy like its other outputs.
+    depends = pulumi.Output.from_input(asyncio.ensure_future(_dependents(policy)))
     return pulumi.Output.all(
         policy.name,
         policy.expose_to_children,
@@ -68,6 +71,7 @@ def test_outputs_are_the_declared_fields_and_metadata(engine: Engine) -> Any:
         policy.version,
         policy.pre_adoption,
         policy.restore_on_delete,
+        depends,
     ).apply(check)
 
 
@@ -84,3 +88,7 @@ def test_pre_adoption_is_an_output_with_restore_on_delete(engine: Engine) -> Any
     return pulumi.Output.all(
         policy.pre_adoption, policy.restore_on_delete, policy.created_at
     ).apply(check)
+
+
+async def _dependents(policy: AppleDevicePolicy) -> list[bool]:
+    return [policy in await output.resources() for output in (policy.books, policy.pre_adoption)]
