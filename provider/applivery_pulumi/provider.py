@@ -179,7 +179,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
 
     # -- check -----------------------------------------------------------------------------------
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs = plain(news)
         if "organizationId" not in inputs and self.settings.organization_id:
             inputs["organizationId"] = self.settings.organization_id
@@ -191,6 +191,11 @@ class AppleDevicePolicyProvider(ResourceProvider):
                     "`action`): it is ignored and never sent"
                 )
                 del app["actionStatus"]
+        if olds and inputs == plain(olds):
+            # Unchanged since this check last passed them (the engine's olds are the checked
+            # inputs in state), and the program has validated the declaration again: a no-op
+            # preview or up never loads the models.
+            return CheckResult(inputs, [])
         return CheckResult(inputs, [CheckFailure(p, r) for p, r in self.validate(inputs)])
 
     def validate(self, inputs: dict[str, Any]) -> list[tuple[str, str]]:

@@ -510,6 +510,23 @@ def test_check_does_not_change_the_engine_inputs_it_was_given() -> None:
     assert json.dumps(news, sort_keys=True) == before
 
 
+def test_inputs_unchanged_since_the_last_check_are_not_validated_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    provider = make_provider(organizationId="acme-corp")
+    news = engine_props(props(name="Kiosk", segmentId=2.0, applications=[app(managed=True)]))
+    olds = provider.check({}, news).inputs  # what the engine keeps as the inputs in state
+    validated: list[Any] = []
+    monkeypatch.setattr(provider, "validate", lambda inputs: validated.append(inputs) or [])
+    assert provider.check(olds, dict(news, __provider=SERIALIZED_PROVIDER)).inputs == olds
+    assert validated == []  # a no-op preview or up loads no model
+    provider.check(olds, engine_props(props(name="Renamed", segmentId=2)))
+    provider.check({}, news)  # a new resource
+    unknown = engine_props(props(name=UNKNOWN, segmentId=2, applications=[app(managed=True)]))
+    provider.check(olds, unknown)
+    assert len(validated) == 3
+
+
 # -- organizationId -------------------------------------------------------------------------------
 
 
