@@ -128,8 +128,8 @@ class AppliveryClient:
             transport=transport,
             follow_redirects=False,
             # A plain-http base URL (a local emulator) never negotiates TLS, and loading the CA
-            # bundle costs ~20-40 ms of every provider process; https always verifies.
-            verify=settings.base_url.startswith("https:"),
+            # bundle costs ~20-40 ms of every provider process; any other scheme verifies.
+            verify=httpx.URL(settings.base_url).scheme != "http",
         )
 
     def __repr__(self) -> str:

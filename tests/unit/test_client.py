@@ -281,8 +281,9 @@ def test_dns_failure_is_one_sentence(waits: list[float]) -> None:
     one_sentence(str(err))
 
 
+@pytest.mark.parametrize("scheme", ["https", "HTTPS"])
 def test_an_https_service_with_an_untrusted_certificate_is_refused(
-    tmp_path: Path, waits: list[float]
+    scheme: str, tmp_path: Path, waits: list[float]
 ) -> None:
     # A real TLS server with a self-signed certificate: https always verifies (only a plain-http
     # base URL goes without a CA bundle).
@@ -298,7 +299,7 @@ def test_an_https_service_with_an_untrusted_certificate_is_refused(
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        base = f"https://127.0.0.1:{server.server_address[1]}"
+        base = f"{scheme}://127.0.0.1:{server.server_address[1]}"
         settings = Settings(api_token=Secret(TOKEN), base_url=base)
         with pytest.raises(errors.TransportError) as caught:
             AppliveryClient(settings, max_attempts=1).get_policy(ORG, PID)
