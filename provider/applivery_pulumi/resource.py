@@ -54,10 +54,7 @@ class _Args:
         if isinstance(value, list | tuple):
             return [cls.wire(v) for v in value]
         if isinstance(value, _Args):
-            items: Mapping[str, Any] = {
-                f.name: getattr(value, f.name)
-                for f in dataclasses.fields(value)  # type: ignore[arg-type]
-            }
+            items: Mapping[str, Any] = {name: getattr(value, name) for name in value._fields()}
         elif isinstance(value, Mapping):
             items = value
         else:
@@ -73,16 +70,10 @@ class _Args:
         return out
 
     @classmethod
-    def _fields(cls) -> frozenset[str]:
+    @functools.cache
+    def _fields(cls) -> tuple[str, ...]:
         # Once per class: dataclasses.fields() is slow, and this runs for every nested value.
-        found = _FIELDS.get(cls)
-        if found is None:
-            names = dataclasses.fields(cls)  # type: ignore[arg-type]
-            found = _FIELDS[cls] = frozenset(f.name for f in names)
-        return found
-
-
-_FIELDS: dict[type[_Args], frozenset[str]] = {}
+        return tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
 
 
 @dataclasses.dataclass
