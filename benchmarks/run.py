@@ -225,6 +225,7 @@ def measure_n(
     log: Any,
     floor_rtt: bool = False,
     warmup: bool = True,
+    launcher: str = "official",
 ) -> Measured:
     measured = Measured(n)
     args = ["--latency-ms", str(latency_ms), "--log-level", "warning"]
@@ -237,7 +238,12 @@ def measure_n(
         rtt = {"BENCH_FLOOR_RTT_MS": str(latency_ms)} if floor_rtt else {}
         stacks = {
             k: Stack(
-                k, workdir / f"{k}-{n}", emu, parallel=parallel, env=rtt if k == "floor" else {}
+                k,
+                workdir / f"{k}-{n}",
+                emu,
+                parallel=parallel,
+                env=rtt if k == "floor" else {},
+                launcher=launcher,
             )
             for k in KINDS
         }
@@ -482,6 +488,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the unrecorded first cycle of each stack (always skipped at N >= 1000)",
     )
+    parser.add_argument(
+        "--launcher",
+        choices=("official", "bundled"),
+        default="official",
+        help="dynamic-provider launcher of both stacks: the SDK's host (python -m pulumi.dynamic) "
+        "or this project's (applivery_pulumi.host)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
 
@@ -498,12 +511,16 @@ def main(argv: list[str] | None = None) -> int:
         "provider_threads": os.environ.get("APPLIVERY_PULUMI_PROVIDER_THREADS", "default (64)"),
         "floor_waits_round_trip_ms": args.latency_ms if args.floor_rtt else 0,
         "warmup_cycle": not args.no_warmup,
+        "launcher": args.launcher,
     }
 
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    log(f"benchmarks: N={sizes}, latency {args.latency_ms} ms, --parallel {args.parallel}")
+    log(
+        f"benchmarks: N={sizes}, latency {args.latency_ms} ms, --parallel {args.parallel}, "
+        f"launcher {args.launcher}"
+    )
     log(f"machine: {meta['machine']}, load {meta['load_before']}")
     if not args.no_extras:
         from .micro import import_ms, pickled_provider
@@ -532,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
                 log=log,
                 floor_rtt=args.floor_rtt,
                 warmup=not args.no_warmup and n < 1000,
+                launcher=args.launcher,
             )
             results.append(measured)
             meta_n = {**meta, "load_after": load(), "runs": runs}
@@ -548,7 +566,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"latency {args.latency_ms} ms per API call, --parallel {args.parallel}, "
-        f"runs {args.runs}" + (f" ({args.large_runs} at N>=1000)" if args.large_runs else "")
+        f"launcher {args.launcher}, runs {args.runs}"
+        + (f" ({args.large_runs} at N>=1000)" if args.large_runs else "")
     )
     print_tables(results, cpu_at=(100,))
     if "import_ms" in meta:

@@ -225,12 +225,13 @@ class Stack:
         *,
         parallel: int,
         env: Mapping[str, str] | None = None,
+        launcher: str = "official",
     ) -> None:
         self.kind = kind
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.parallel = parallel
-        self.env = engine_env(self.dir, env)
+        self.env = engine_env(self.dir, env, launcher=launcher)
         threads = os.environ.get("APPLIVERY_PULUMI_PROVIDER_THREADS")
         if threads and not (env and "APPLIVERY_PULUMI_PROVIDER_THREADS" in env):
             self.env["APPLIVERY_PULUMI_PROVIDER_THREADS"] = threads

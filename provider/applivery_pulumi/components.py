@@ -5,7 +5,7 @@ A policy file holds the policy's fields with the API's camelCase names, plus:
 * ``policyId`` (required) and ``organizationId`` (optional: ``applivery:organizationId``);
 * ``restoreOnDelete`` (optional);
 * ``import: true`` — written by ``applivery-pulumi export``: the next ``pulumi up`` adopts the
-  policy with the ``import_`` resource option, without writing to it;
+  policy by reading it (``import_existing``), without writing to it, on any dynamic-provider host;
 * ``${name}`` placeholders, anywhere a value goes, filled from ``PolicySet(values={...})``,
   which may be ``pulumi.Output``s (a ``StackReference`` output, another resource's output).
 
@@ -162,11 +162,11 @@ class PolicySet(pulumi.ComponentResource):
         values = dict(values or {})
         self.policies: dict[str, AppleDevicePolicy] = {}
         for policy in load_policy_files(directory, values):
-            child_opts = pulumi.ResourceOptions(
-                parent=self, import_=policy.import_id if policy.import_existing else None
-            )
+            fields = substitute(policy.fields, values)
+            if policy.import_existing:
+                fields["importExisting"] = True
             self.policies[policy.key] = AppleDevicePolicy(
-                f"{name}-{policy.key}", substitute(policy.fields, values), child_opts
+                f"{name}-{policy.key}", fields, pulumi.ResourceOptions(parent=self)
             )
         self.summary: pulumi.Output[dict[str, Any]] = pulumi.Output.all(
             **{

@@ -30,6 +30,10 @@ class NothingToRestoreError(AppliveryError):
     """``restoreOnDelete`` turned on for a policy adopted without it: no pre-adoption record."""
 
 
+class ImportMismatchError(AppliveryError):
+    """``importExisting``: the stored policy differs from the declaration, so nothing is written."""
+
+
 class AuthenticationError(AppliveryError):
     """401: no token (4002) or a token the service rejects (4004)."""
 

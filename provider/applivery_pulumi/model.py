@@ -204,6 +204,7 @@ class PolicyIdentity(_Body):
     organizationId: Annotated[StrictStr, Field(pattern=ORGANIZATION_ID)]
     policyId: Hex24
     restoreOnDelete: StrictBool | None = None
+    importExisting: StrictBool | None = None
 
 
 # -- errors with field paths (``field_path`` is in fields.py) ------------------------------------

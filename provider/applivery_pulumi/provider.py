@@ -6,6 +6,10 @@ There is no create or delete call for policies in the API, so:
   naming policy and organization).  With ``restoreOnDelete`` it first GETs the policy and keeps
   its configuration as ``preAdoption`` in state: that record is made only when it will be used,
   as it costs a request per policy and doubles the size of each policy's state.
+* **create with ``importExisting``** (a policy file's ``import: true``) adopts by reading: one GET,
+  no write; the stored policy must already equal the declaration (the diff's semantic
+  comparison), else the error names every differing field with both values.  This works on any
+  dynamic-provider host, where the ``import_`` resource option needs one that serves imports.
 * **delete releases** (default): the policy stays as it is and leaves Pulumi's state.  With
   ``restoreOnDelete`` it PUTs the ``preAdoption`` configuration back first.  Turning
   ``restoreOnDelete`` on for a policy adopted without it fails at preview: what it had before
@@ -13,7 +17,13 @@ There is no create or delete call for policies in the API, so:
 
 check and diff never make a request.  update PUTs only the top-level fields that differ.  Every
 PUT is verified against the stored document the service returns: a declared value it accepted but
-did not store fails the operation instead of being masked by the next read.
+did not store fails the operation instead of being masked by the next read.  read (refresh) also
+returns the inputs the engine keeps: the declaration with the refreshed value of each field that
+drifted, which is what ``pulumi preview --diff`` shows on a host that sends no detailed diff.
+
+Every lifecycle method lets an :class:`~applivery_pulumi.errors.AppliveryError` out with a
+traceback of its own frame only: the SDK's host prints the traceback of whatever it catches, and
+the user needs the sentence at its end, not the client's internals.
 
 The provider is pickled into state by the SDK (dill).  It carries no settings, token or client:
 those are made in the provider process by ``configure``; ``__reduce__`` pickles the class alone.
@@ -21,10 +31,13 @@ those are made in the provider process by ``configure``; ``__reduce__`` pickles 
 
 from __future__ import annotations
 
+import functools
+import json
+import re
 import sys
 import threading
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -48,9 +61,30 @@ if TYPE_CHECKING:
     from .client import AppliveryClient
 
 IDENTITY: Final = ("organizationId", "policyId")
+# What the resource declares besides the policy body: never sent, never a reason to update.
+OPTIONS: Final = ("restoreOnDelete", "importExisting")
 # Properties that are outputs only: declared by the resource so they exist as Outputs.
 OUTPUTS: Final = ("version", "createdAt", "updatedAt", "preAdoption")
-KNOWN: Final = frozenset({*IDENTITY, "restoreOnDelete", *BODY_FIELDS, *OUTPUTS})
+KNOWN: Final = frozenset({*IDENTITY, *OPTIONS, *BODY_FIELDS, *OUTPUTS})
+# The props of ``AppleDevicePolicy.get``: a read-only lookup, which keeps no pre-adoption record.
+LOOKUP: Final = "lookup"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def short_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """``method``, whose ``AppliveryError`` leaves with a traceback of one frame and no chain."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except errors.AppliveryError as exc:
+            # The client's frames (tenacity, httpx, futures) say nothing the message does not.
+            raise exc.with_traceback(None) from None
+
+    return wrapper
 
 
 class PolicyDiffResult(DiffResult):
@@ -73,6 +107,31 @@ def _body(inputs: dict[str, Any]) -> dict[str, Any]:
 
 def _top_level(path: str) -> str:
     return path.split(".", 1)[0].split("[", 1)[0]
+
+
+_PATH_PART: Final = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_ABSENT: Final = object()
+
+
+def _at(value: Any, path: str) -> Any:
+    """The value at a ``changed_paths`` path (``applications[0].managed``), or ``_ABSENT``."""
+    for name, index in _PATH_PART.findall(path):
+        if name:
+            value = value.get(name, _ABSENT) if isinstance(value, dict) else _ABSENT
+        else:
+            i = int(index)
+            value = value[i] if isinstance(value, list) and i < len(value) else _ABSENT
+        if value is _ABSENT:
+            break
+    return value
+
+
+def _shown(value: Any, limit: int = 160) -> str:
+    """A value for a message: JSON, bounded, nothing a terminal would act on."""
+    if value is _ABSENT:
+        return "(not set)"
+    text = json.dumps(value, sort_keys=True, default=str)  # escapes control characters
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _unknown_at(data: Any, loc: tuple[int | str, ...]) -> bool:
@@ -156,6 +215,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
 
     # -- configuration ---------------------------------------------------------------------------
 
+    @short_errors
     def configure(self, req: ConfigureRequest) -> None:
         self.__dict__["_settings"] = Settings.load(req.config.get)
 
@@ -179,10 +239,15 @@ class AppleDevicePolicyProvider(ResourceProvider):
 
     # -- check -----------------------------------------------------------------------------------
 
+    @short_errors
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs = plain(news)
         if "organizationId" not in inputs and self.settings.organization_id:
             inputs["organizationId"] = self.settings.organization_id
+        if "segmentId" in inputs:
+            # Kept as the service stores it, so that a refresh that finds no drift returns
+            # exactly these inputs (see read).
+            inputs["segmentId"] = segment_id(inputs["segmentId"])
         apps = inputs.get("applications")
         for i, app in enumerate(apps if isinstance(apps, list) else []):
             if isinstance(app, dict) and "actionStatus" in app:
@@ -212,7 +277,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
                 found.append(
                     (key, "unknown property; allowed: " + ", ".join(sorted(KNOWN - set(OUTPUTS))))
                 )
-        identity = {k: inputs[k] for k in (*IDENTITY, "restoreOnDelete") if k in inputs}
+        identity = {k: inputs[k] for k in (*IDENTITY, *OPTIONS) if k in inputs}
         for path, reason in problems(PolicyIdentity, identity, skip):
             if path == "organizationId" and reason == "required field is missing":
                 reason = (
@@ -229,6 +294,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
 
     # -- diff ------------------------------------------------------------------------------------
 
+    @short_errors
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> PolicyDiffResult:
         old = plain(olds)
         new = plain(news)
@@ -244,13 +310,17 @@ class AppleDevicePolicyProvider(ResourceProvider):
 
     # -- create / read / update / delete ---------------------------------------------------------
 
+    @short_errors
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = plain(props)
+        if inputs.get("importExisting"):
+            return self._adopt_by_reading(inputs)
         org, policy_id = inputs["organizationId"], inputs["policyId"]
         client = self._client()
         pre_adoption = None
         if inputs.get("restoreOnDelete"):
             pre_adoption = document_to_state(client.get_policy(org, policy_id))
+            self._warn_flags_not_restorable(pre_adoption, policy_id)
         declared = _body(inputs)
         after = client.put_policy(org, policy_id, self._wire(declared))
         outs = self._outs(inputs, after, declared, sent=declared)
@@ -258,6 +328,48 @@ class AppleDevicePolicyProvider(ResourceProvider):
             outs["preAdoption"] = pre_adoption
         return CreateResult(policy_id, outs)
 
+    def _adopt_by_reading(self, inputs: dict[str, Any]) -> CreateResult:
+        """Adopt a policy that already is as declared: one GET, no write, or a refusal."""
+        org, policy_id = inputs["organizationId"], inputs["policyId"]
+        document = self._client().get_policy(org, policy_id)
+        declared = _body(inputs)
+        stored = document_to_state(document, declared, names=declared)
+        projected: dict[str, Any] = project(stored, declared)
+        differing = changed_paths(declared, stored)
+        if differing:
+            shown = "; ".join(
+                f"{printable(path)}: stored {_shown(_at(projected, path))}, declared "
+                f"{_shown(_at(declared, path))}"
+                for path in differing
+            )
+            raise errors.ImportMismatchError(
+                f"policy {policy_id} of organization {org} is marked for import (import: true), "
+                f"but what Applivery stores differs from the declaration, so nothing was "
+                f"written: {shown}. Declare the stored values (`applivery-pulumi export` writes "
+                "them), or remove the import mark to write the declaration"
+            )
+        outs = self._identity(inputs) | projected | metadata(document)
+        if inputs.get("restoreOnDelete"):
+            outs["preAdoption"] = document_to_state(document)
+            self._warn_flags_not_restorable(outs["preAdoption"], policy_id)
+        return CreateResult(policy_id, outs)
+
+    @staticmethod
+    def _warn_flags_not_restorable(pre_adoption: dict[str, Any], policy_id: str) -> None:
+        apps = pre_adoption.get("applications")
+        managed = [
+            str(app.get("admApplication"))
+            for app in (apps if isinstance(apps, list) else [])
+            if isinstance(app, dict) and app.get("managed") is True
+        ]
+        if managed:
+            _warn(
+                f"policy {policy_id}: restore_on_delete cannot restore the managementFlags of "
+                f"managed application(s) {printable(', '.join(managed))[:400]}: the API does not "
+                "return them, so the restore leaves them out and Applivery applies its default (5)"
+            )
+
+    @short_errors
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         old, inputs = plain(olds), plain(news)
         _check_restorable(old, inputs)  # restoreOnDelete may have been unknown at preview
@@ -278,20 +390,32 @@ class AppleDevicePolicyProvider(ResourceProvider):
             outs["preAdoption"] = old["preAdoption"]
         return UpdateResult(outs)
 
+    @short_errors
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         known = plain(props)
+        lookup = bool(known.pop(LOOKUP, False))
         org, policy_id = self._locate(id_, known)
         try:
             document = self._client().get_policy(org, policy_id)
         except errors.NotFoundError:
+            if "policyId" in known:
+                _warn(
+                    f"policy {policy_id} of organization {org} no longer exists in Applivery "
+                    "(deleted outside Pulumi): refresh removes it from the stack. While the "
+                    "program still declares it, the next `pulumi up` tries to adopt it again and "
+                    "fails with 3001 (entity not found); to stop managing it, remove its "
+                    "declaration (its policy file)"
+                )
             return ReadResult("", {})
         identity = self._identity({**known, "organizationId": org, "policyId": policy_id})
         if "policyId" not in known:
-            # An import: nothing is declared yet, so state takes the whole policy, and the engine
-            # compares the program's declaration with it.  Nothing is written: what is stored now
-            # is also the pre-adoption configuration.
+            # An import or a lookup: nothing is declared, so state takes the whole policy (and
+            # the engine compares an import's declaration with it).  Nothing is written: what is
+            # stored now is also what an imported policy had before adoption.
             stored = document_to_state(document)
-            outs = identity | stored | metadata(document) | {"preAdoption": stored}
+            outs = identity | stored | metadata(document)
+            if not lookup:
+                outs["preAdoption"] = stored
             return ReadResult(policy_id, outs, identity | stored)
         declared = _body(known)
         stored = document_to_state(document, declared, names=declared)
@@ -299,8 +423,17 @@ class AppleDevicePolicyProvider(ResourceProvider):
         outs = identity | projected | metadata(document)
         if "preAdoption" in known:
             outs["preAdoption"] = known["preAdoption"]
-        return ReadResult(policy_id, outs)
+        # The inputs the engine keeps: the declaration as last applied, with the stored value of
+        # each field that drifted.  A refresh without drift returns them unchanged; after drift,
+        # `pulumi preview --diff` shows the field with both values on any host.
+        inputs = identity | {
+            name: value if not changed_paths({name: value}, stored) else projected[name]
+            for name, value in declared.items()
+            if name in projected
+        }
+        return ReadResult(policy_id, outs, inputs)
 
+    @short_errors
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         state = plain(props)
         if not state.get("restoreOnDelete"):
@@ -329,7 +462,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
 
     @staticmethod
     def _identity(inputs: dict[str, Any]) -> dict[str, Any]:
-        return {k: inputs[k] for k in (*IDENTITY, "restoreOnDelete") if k in inputs}
+        return {k: inputs[k] for k in (*IDENTITY, *OPTIONS) if k in inputs}
 
     @staticmethod
     def _wire(declared: dict[str, Any]) -> dict[str, Any]:

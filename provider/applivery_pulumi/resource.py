@@ -20,7 +20,8 @@ import pulumi
 import pulumi.dynamic
 from pulumi.runtime.settings import get_monitor
 
-from .provider import OUTPUTS, AppleDevicePolicyProvider, printable
+from .fields import BODY_FIELDS
+from .provider import IDENTITY, LOOKUP, OPTIONS, OUTPUTS, AppleDevicePolicyProvider, printable
 from .values import UNKNOWN, plain
 
 _SPECIAL: Final = {"ios_app": "iOSApp"}
@@ -195,6 +196,12 @@ class AppleDevicePolicyArgs(_Args):
     """On destroy, put back the configuration the policy had before it was adopted.
 
     Set it when the policy is adopted: only then is that configuration read and kept."""
+    import_existing: pulumi.Input[bool] | None = None
+    """Adopt the policy by reading it, writing nothing (a policy file's ``import: true``).
+
+    The stored policy must already equal this declaration (compared as ``pulumi preview`` does),
+    else adoption fails naming every differing field with both values.  Only adoption reads
+    instead of writing: later changes to the declaration are applied as usual."""
 
     _nested: ClassVar[dict[str, type[_Args]]] = {
         "applications": ApplicationArgs,
@@ -254,6 +261,27 @@ class AppleDevicePolicy(pulumi.dynamic.Resource, module="applivery", name="Apple
             # the same policy: a duplicate fails both before anything is sent.
             props["policyId"] = _sole_owner(resource_name, org, props["policyId"])
         super().__init__(AppleDevicePolicyProvider(), resource_name, props, opts)
+
+    @staticmethod
+    def get(
+        resource_name: str,
+        id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> AppleDevicePolicy:
+        """Read an existing policy without managing it: one GET per run, never a write.
+
+        ``id`` is ``<policyId>`` (organization from ``applivery:organizationId``) or
+        ``<organizationId>/<policyId>``.  Its outputs are those of a managed policy, with every
+        field as the service stores it; destroying the stack leaves the policy alone.
+        """
+        merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
+        resource = AppleDevicePolicy.__new__(AppleDevicePolicy)
+        props: dict[str, Any] = dict.fromkeys((*IDENTITY, *OPTIONS, *BODY_FIELDS, *_METADATA))
+        props[LOOKUP] = True
+        pulumi.dynamic.Resource.__init__(
+            resource, AppleDevicePolicyProvider(), resource_name, props, merged
+        )
+        return resource
 
     def _out(self, name: str) -> pulumi.Output[Any]:
         found = self.__dict__.get(name)
@@ -316,6 +344,10 @@ class AppleDevicePolicy(pulumi.dynamic.Resource, module="applivery", name="Apple
     @property
     def restore_on_delete(self) -> pulumi.Output[bool | None]:
         return self._out("restoreOnDelete")
+
+    @property
+    def import_existing(self) -> pulumi.Output[bool | None]:
+        return self._out("importExisting")
 
     @property
     def version(self) -> pulumi.Output[int]:

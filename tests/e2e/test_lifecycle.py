@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.emulator_harness import Emulator, new_object_id, start_emulator
-from tests.pulumi_harness import PulumiProject
+from tests.emulator_harness import Emulator
+from tests.pulumi_harness import PulumiProject, assert_short_error
 
 pytestmark = pytest.mark.e2e
 
@@ -46,13 +46,6 @@ def declared(policy_id: str, **over: Any) -> dict[str, Any]:
 def seed_catalogue(emu: Emulator) -> None:
     emu.create_profile(id=PROFILE_A, name="Wi-Fi")
     emu.create_profile(id=PROFILE_B, name="Passcode")
-
-
-@pytest.fixture
-def emu(tmp_path: Path) -> Any:
-    with start_emulator(tmp_path / "emulator", token="marker-" + new_object_id()) as e:
-        seed_catalogue(e)
-        yield e
 
 
 def project_for(tmp_path: Path, emu: Emulator, **kwargs: Any) -> PulumiProject:
@@ -121,7 +114,12 @@ def test_preview_diff_names_the_changed_nested_field(tmp_path: Path, emu: Emulat
     project.run("preview", "--expect-no-changes")
 
 
-def test_import_existing_policy_then_empty_preview(tmp_path: Path, emu: Emulator) -> None:
+def test_import_option_on_the_bundled_host_then_empty_preview(
+    tmp_path: Path, emu: Emulator, launcher: str
+) -> None:
+    # The `import_` resource option needs a host that serves Read without a serialized
+    # provider (the engine sends none on import, pulumi/pulumi#16175): the bundled one does, the
+    # SDK's fails; the import mark (import_existing, test_official_host.py) works on both.
     body = declared("0" * 24)
     body.pop("policyId")
     policy = emu.create_policy(**body)
@@ -137,11 +135,14 @@ def test_import_existing_policy_then_empty_preview(tmp_path: Path, emu: Emulator
         ]
     )
     emu.reset_counters()
-    project.run("up", "--yes")
+    result = project.run("up", "--yes", check=launcher == "bundled")
     requests = emu.counters()["requests"]
     assert not any(k.startswith("PUT") for k in requests), "import never writes"
     assert emu.get_policy(policy["id"])["version"] == version
-    project.run("preview", "--expect-no-changes")
+    if launcher == "bundled":
+        project.run("preview", "--expect-no-changes")
+    else:
+        assert result.returncode != 0 and "__provider" in result.output
 
 
 def test_invalid_input_fails_at_preview_naming_the_field(tmp_path: Path, emu: Emulator) -> None:
@@ -166,7 +167,7 @@ def test_wrong_token_fails_with_token_advice(tmp_path: Path, emu: Emulator) -> N
     assert result.returncode != 0
     assert "4004" in result.output
     assert "applivery:apiToken" in result.output
-    assert "Traceback" not in result.output
+    assert_short_error(result.output, "4004")
     assert emu.get_policy(policy["id"])["name"] == "Draft"
 
 
@@ -196,7 +197,7 @@ def test_destroy_releases_or_restores(tmp_path: Path, emu: Emulator) -> None:
     refused = project.run("preview", check=False)
     assert refused.returncode != 0
     assert f"policy {kept['id']}: restore_on_delete can only be set when" in refused.output
-    assert "Traceback" not in refused.output
+    assert_short_error(refused.output, "restore_on_delete can only be set when")
     assert emu.counters()["total"] == 0
     # Turning it off keeps the record: destroy still restores once it is back on.
     project.declare(
