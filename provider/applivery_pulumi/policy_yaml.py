@@ -142,7 +142,9 @@ def parse_yaml(blob: bytes, path: Path | str) -> Any:
     """The data of one policy file's bytes, within the same bounds as :func:`read_yaml`."""
     prefix = f"{path}: not a readable YAML file"
     if len(blob) > MAX_BYTES:
-        raise PolicyYamlError(f"{path}: larger than {MAX_BYTES // 1024} KiB, the limit")
+        raise PolicyYamlError(
+            f"{path}: larger than {MAX_BYTES // 1024} KiB, the limit of a policy file"
+        )
     try:
         text = blob.decode("utf-8")
     except UnicodeDecodeError as exc:
