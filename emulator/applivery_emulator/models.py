@@ -38,18 +38,20 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+# pydantic and FastAPI apply these with Rust's regex, whose `$` is the end of the text.
 ORGANIZATION_ID_PATTERN = r"^(([a-fA-F0-9]{24})|([a-zA-Z0-9\-]{3,}))$"
 OBJECT_ID_PATTERN = r"^[a-fA-F0-9]{24}$"
 _OBJECT_ID_RE = re.compile(OBJECT_ID_PATTERN)
 _ORG_ID_RE = re.compile(ORGANIZATION_ID_PATTERN)
 
 
+# fullmatch: with Python's `re`, `$` also matches before a trailing newline.
 def is_object_id(value: str) -> bool:
-    return bool(_OBJECT_ID_RE.match(value))
+    return bool(_OBJECT_ID_RE.fullmatch(value))
 
 
 def is_organization_id(value: str) -> bool:
-    return bool(_ORG_ID_RE.match(value))
+    return bool(_ORG_ID_RE.fullmatch(value))
 
 
 # --------------------------------------------------------------------------- scalar types

@@ -3,26 +3,58 @@
 ``applivery-pulumi export --organization ORG --out stacks/policies/`` lists every policy of an
 organization (all pages) and writes one policy file per policy in the declared shape, marked
 ``import: true`` so the next ``pulumi up`` adopts them all without writing to any.
+
+What the export writes, and what it never does:
+
+* one file per policy, named ``<name slug>-<last 6 id digits>.yaml``; when that name is taken
+  by anything else, ``<name slug>-<policy id>.yaml`` (then ``…-2.yaml``, ``…-3.yaml``): two
+  policies never share a file, and a file that is not this policy's export is never replaced;
+* only inside ``--out``, each file written whole (a temporary file in the same folder, renamed
+  over the target), never through a symbolic link: links in ``--out`` are neither read nor
+  written, even with ``--force``;
+* a policy file of the same policy (its ``policyId``) is kept, or replaced with ``--force``;
+* only files that load back as they were written: names holding ``${…}`` are escaped
+  (``$${…}``), and a policy the model rejects (or whose file would exceed the size limit of
+  policy files) is reported with its id and not written, as is an id that is not 24
+  hexadecimal characters.
+
+The count it prints is the count of files written.  The exit status is 1 when a policy could
+not be exported (each is reported), 2 for a bad command line.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import os
 import re
+import stat
 import sys
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
 from .errors import AppliveryError
 from .model import BODY_FIELDS, HEX24_RE, ORGANIZATION_ID_RE
 from .normalize import document_to_state
+from .policy_yaml import SUFFIXES, PolicyYamlError, escape, parse_yaml, read_yaml
 from .settings import Settings
+
+# Beyond the first candidate names, how many numbered ones to try before giving up.
+_MAX_NUMBERED: Final = 100
 
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "policy"
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """``repr`` of a value from the server, bounded: never a raw control character or a page."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def policy_file(document: dict[str, Any], organization: str) -> dict[str, Any]:
@@ -30,34 +62,135 @@ def policy_file(document: dict[str, Any], organization: str) -> dict[str, Any]:
     state = document_to_state(document)
     out: dict[str, Any] = {"policyId": document["id"], "organizationId": organization}
     out["import"] = True
-    out.update((k, state[k]) for k in BODY_FIELDS if k in state)
+    # Escaped: a name such as `${x}` would otherwise load as a placeholder.
+    out.update((k, escape(state[k])) for k in BODY_FIELDS if k in state)
     return out
 
 
-def _existing_ids(folder: Path) -> dict[str, Path]:
+def render(document: dict[str, Any], organization: str) -> tuple[bytes, list[str]]:
+    """The file of a policy and, if it would not load back, why (``policyId: problem`` lines)."""
+    from .components import PolicyFileError, policy_from_data
+
+    policy_id = str(document["id"])
+    try:
+        text = yaml.safe_dump(
+            policy_file(document, organization), sort_keys=False, allow_unicode=True
+        )
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        return b"", [f"{policy_id}: cannot be written as YAML ({type(exc).__name__})"]
+    blob = text.encode("utf-8")
+    # Read back exactly as PolicySet will: the same bounded reader, the same validation.
+    try:
+        policy_from_data(Path(policy_id), parse_yaml(blob, policy_id))
+    except (PolicyYamlError, PolicyFileError) as exc:
+        return b"", str(exc).splitlines()
+    return blob, []
+
+
+def _existing_ids(folder: Path) -> tuple[dict[str, Path], list[str]]:
+    """The policy files of ``folder`` by ``policyId``, and notes on the files left unread.
+
+    Symbolic links are never followed: a link claiming a policy could lead anywhere.
+    """
     found: dict[str, Path] = {}
-    for path in folder.glob("*.y*ml"):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
+    notes: list[str] = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix not in SUFFIXES:
             continue
-        if isinstance(data, dict) and isinstance(data.get("policyId"), str):
-            found[data["policyId"]] = path
-    return found
+        if path.is_symlink():
+            notes.append(f"{path}: a symbolic link: neither read nor written")
+            continue
+        if not path.is_file():
+            continue
+        try:
+            data = read_yaml(path, folder)
+        except PolicyYamlError as exc:
+            notes.append(f"{exc}; left as it is")
+            continue
+        policy_id = data.get("policyId") if isinstance(data, dict) else None
+        if isinstance(policy_id, str) and HEX24_RE.fullmatch(policy_id):
+            found.setdefault(policy_id, path)
+    return found, notes
+
+
+def _replace(path: Path, blob: bytes) -> None:
+    """Write ``path`` whole: a temporary file beside it, renamed over it (links not followed)."""
+    current = os.lstat(path)
+    if not stat.S_ISREG(current.st_mode):
+        raise OSError(errno.EINVAL, "no longer a regular file: left as it is", str(path))
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(blob)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, stat.S_IMODE(current.st_mode))
+        # rename(2) replaces the directory entry itself: a link put there meanwhile is
+        # replaced, its target never written.
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _create(folder: Path, stems: list[str], blob: bytes, taken: set[str]) -> Path | None:
+    """Write a new file under the first free name of ``stems``; ``None`` if none is free."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    for stem in stems:
+        if {f"{stem}.yaml".lower(), f"{stem}.yml".lower()} & taken:
+            continue
+        path = folder / f"{stem}.yaml"
+        try:
+            # O_EXCL reserves the name: an entry created meanwhile (a link too) is not replaced.
+            os.close(os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666))
+        except FileExistsError:
+            taken.add(path.name.lower())
+            continue
+        taken.add(path.name.lower())
+        try:
+            _replace(path, blob)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
+        return path
+    return None
+
+
+def _candidates(name: str, policy_id: str) -> list[str]:
+    base = slug(name)
+    numbered = [f"{base}-{policy_id}-{n}" for n in range(2, _MAX_NUMBERED + 2)]
+    return [f"{base}-{policy_id[-6:]}", f"{base}-{policy_id}", *numbered]
 
 
 def export(args: argparse.Namespace) -> int:
     from .client import AppliveryClient
 
+    def warn(message: str) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
     org = args.organization or Settings.load().organization_id
-    if not org or not ORGANIZATION_ID_RE.match(org):
-        print("error: --organization (or APPLIVERY_ORGANIZATION_ID) must be an organization id")
+    if not org or not ORGANIZATION_ID_RE.fullmatch(org):
+        print(
+            "error: --organization (or APPLIVERY_ORGANIZATION_ID) must be an organization id: "
+            "24 hexadecimal characters or 3 or more letters, digits and '-'",
+            file=sys.stderr,
+        )
         return 2
     settings = Settings.load(lambda key: args.base_url if key == "applivery:baseUrl" else None)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    existing = _existing_ids(out)
-    written = skipped = 0
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        existing, notes = _existing_ids(out)
+        taken = {p.name.lower() for p in out.iterdir()}
+    except OSError as exc:
+        print(f"error: --out {out}: {exc.strerror or type(exc).__name__}", file=sys.stderr)
+        return 2
+    for note in notes:
+        warn(note)
+    written = kept = failed = 0
+    done: set[str] = set()
 
     def progress(page: int, pages: int | None) -> None:
         print(f"listing policies of {org}: page {page}/{pages or '?'}", file=sys.stderr)
@@ -67,30 +200,64 @@ def export(args: argparse.Namespace) -> int:
         try:
             for document in client.iter_policies(org, limit=args.page_size, on_page=progress):
                 policy_id = document.get("id")
-                if not isinstance(policy_id, str) or not HEX24_RE.match(policy_id):
+                if not isinstance(policy_id, str) or not HEX24_RE.fullmatch(policy_id):
+                    warn(
+                        f"a policy with the id {shown(policy_id)} was not exported: ids are "
+                        "24 hexadecimal characters"
+                    )
+                    failed += 1
                     continue
+                if policy_id in done:
+                    warn(f"policy {policy_id} was listed twice: exported once")
+                    continue
+                done.add(policy_id)
                 target = existing.get(policy_id)
                 if target is not None and not args.force:
-                    skipped += 1
+                    kept += 1
                     continue
-                name = str(document.get("name") or "policy")
-                target = target or out / f"{slug(name)}-{policy_id[-6:]}.yaml"
-                text = yaml.safe_dump(
-                    policy_file(document, org), sort_keys=False, allow_unicode=True
-                )
-                target.write_text(text, encoding="utf-8")
+                blob, problems = render(document, org)
+                if problems:
+                    for problem in problems:
+                        warn(f"policy {problem}")
+                    warn(f"policy {policy_id} was not exported: its file would not load back")
+                    failed += 1
+                    continue
+                try:
+                    if target is not None:
+                        _replace(target, blob)
+                    else:
+                        stems = _candidates(str(document.get("name") or "policy"), policy_id)
+                        target = _create(out, stems, blob, taken)
+                        if target is None:
+                            warn(f"policy {policy_id} was not exported: no free file name")
+                            failed += 1
+                            continue
+                        if target.stem != stems[0]:
+                            warn(
+                                f"{out / (stems[0] + '.yaml')} is not the export of policy "
+                                f"{policy_id}: kept, the policy is in {target.name}"
+                            )
+                except OSError as exc:
+                    warn(
+                        f"policy {policy_id} was not exported: {target or out}: "
+                        f"{exc.strerror or type(exc).__name__}"
+                    )
+                    failed += 1
+                    continue
                 written += 1
         finally:
             client.close()
     except AppliveryError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        print(f"wrote {written} policy file(s) to {out} before the error", file=sys.stderr)
         return 1
     print(
         f"wrote {written} policy file(s) to {out}"
-        + (f", kept {skipped} existing (use --force to overwrite)" if skipped else "")
+        + (f", kept {kept} existing (use --force to overwrite)" if kept else "")
+        + (f", {failed} not exported (see the warnings)" if failed else "")
         + "; the next `pulumi up` imports them without writing to any"
     )
-    return 0
+    return 1 if failed else 0
 
 
 def install_launcher(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import email.utils
 import ssl
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import httpx
 from tenacity import (
@@ -30,6 +30,7 @@ from .settings import Settings
 USER_AGENT: Final = "applivery-pulumi/0.1.0"
 POLICIES: Final = "/v1/organizations/{org}/mdm/apple/enterprise/policies"
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+MAX_PAGES: Final = 10_000
 _RETRYABLE: Final = (errors.RateLimitedError, errors.ServerError, errors.TransportError)
 
 
@@ -169,17 +170,46 @@ class AppliveryClient:
         limit: int = 50,
         on_page: Callable[[int, int | None], None] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every policy of the organization, following the pagination to the last page."""
+        """Every policy of the organization, following the pagination to the last page.
+
+        The pages must run 1, 2, 3, … up to ``totalPages`` (when given) and at most
+        :data:`MAX_PAGES`: a list that repeats or skips a page, or names no page number, ends
+        with :class:`~applivery_pulumi.errors.PaginationError` rather than looping.
+        """
         page = 1
         while True:
             data = self.list_policies(org, page=page, limit=limit)
+            total = _page_number(data.get("totalPages"))
+            if total is False or (total is not None and total > MAX_PAGES):
+                raise self._pagination(
+                    org,
+                    page,
+                    f"totalPages {_shown(data.get('totalPages'))}, not a page count of at most "
+                    f"{MAX_PAGES}",
+                )
             if on_page is not None:
-                total = data.get("totalPages")
-                on_page(page, int(total) if isinstance(total, int | float) else None)
+                on_page(page, total)
             yield from (item for item in data["items"] if isinstance(item, dict))
             if not data.get("hasNextPage") or not data["items"]:
                 return
-            page = int(data.get("nextPage") or page + 1)
+            raw_next = data.get("nextPage")
+            following = page + 1 if raw_next is None else _page_number(raw_next)
+            # Only the next page in turn: a repeated page loops, a skipped one loses policies.
+            if following is None or following is False or following != page + 1:
+                raise self._pagination(
+                    org, page, f"nextPage {_shown(raw_next)}, where {page + 1} comes next"
+                )
+            if total is not None and following > total:
+                raise self._pagination(org, page, f"a next page beyond its totalPages {total}")
+            if following > MAX_PAGES:
+                raise self._pagination(org, page, f"a next page beyond {MAX_PAGES} pages")
+            page = following
+
+    def _pagination(self, org: str, page: int, answer: str) -> errors.PaginationError:
+        return errors.PaginationError(
+            f"the policy list of organization {org} at {self.base_url} answered page {page} "
+            f"with {answer}: the list cannot be read to its end; check applivery:baseUrl"
+        )
 
     # -- transport, retries, errors --------------------------------------------------------------
 
@@ -205,6 +235,29 @@ class AppliveryClient:
                 "check applivery:baseUrl and the network"
             ) from None
         return _unwrap(response, self.base_url, org, policy_id)
+
+
+def _page_number(value: Any) -> int | Literal[False] | None:
+    """A page number or count of a list answer; ``None`` when absent, ``False`` when garbled.
+
+    Numbers may come as integral floats or digit strings (the service sends ids and numbers
+    in both forms); anything else, infinities and absurd counts included, is garbled.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return False
+    integral = isinstance(value, float) and value.is_integer()
+    digits = isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10
+    number = int(value) if integral or digits else value
+    if isinstance(number, int) and 0 <= number < 10**9:
+        return number
+    return False
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _what(org: str, policy_id: str | None) -> str:

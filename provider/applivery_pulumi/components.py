@@ -6,8 +6,15 @@ A policy file holds the policy's fields with the API's camelCase names, plus:
 * ``restoreOnDelete`` (optional);
 * ``import: true`` — written by ``applivery-pulumi export``: the next ``pulumi up`` adopts the
   policy by reading it (``import_existing``), without writing to it, on any dynamic-provider host;
-* ``${name}`` placeholders, anywhere a value goes, filled from ``PolicySet(values={...})``,
-  which may be ``pulumi.Output``s (a ``StackReference`` output, another resource's output).
+* ``${name}`` placeholders: a string that is exactly ``${name}``, anywhere a value goes, is
+  filled from ``PolicySet(values={...})``, which may be ``pulumi.Output``s (a
+  ``StackReference`` output, another resource's output);
+* ``$${name}`` is the literal text ``${name}`` (one leading ``$`` is dropped from a string that
+  is ``$`` followed by a placeholder or by such an escape); the export writes names this way.
+
+Files are read by :func:`~applivery_pulumi.policy_yaml.read_yaml`: at most 256 KiB, no YAML
+aliases, at most 64 levels deep, no key twice in one mapping, nothing that a symbolic link
+takes outside the folder.
 
 Files are validated by the same models as the resource when the program runs, so a bad file
 fails ``pulumi preview`` naming the file and the field path, before any request.
@@ -15,20 +22,19 @@ fails ``pulumi preview`` naming the file and the field path, before any request.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import pulumi
-import yaml
 
+from .policy_yaml import PLACEHOLDER as PLACEHOLDER
+from .policy_yaml import SUFFIXES as SUFFIXES
+from .policy_yaml import PolicyYamlError, read_yaml, unescape
 from .resource import AppleDevicePolicy
 from .values import UNKNOWN
 
-PLACEHOLDER: Final = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}$")
-SUFFIXES: Final = (".yaml", ".yml")
 _FILE_ONLY: Final = frozenset({"import"})
 
 
@@ -48,16 +54,10 @@ class PolicyFile:
     fields: dict[str, Any]
     import_existing: bool
 
-    @property
-    def import_id(self) -> str:
-        org = self.fields.get("organizationId")
-        policy_id = str(self.fields["policyId"])
-        return f"{org}/{policy_id}" if isinstance(org, str) and org else policy_id
-
 
 def _placeholders(value: Any, found: set[str]) -> None:
     if isinstance(value, str):
-        m = PLACEHOLDER.match(value)
+        m = PLACEHOLDER.fullmatch(value)
         if m:
             found.add(m.group(1))
     elif isinstance(value, dict):
@@ -69,10 +69,11 @@ def _placeholders(value: Any, found: set[str]) -> None:
 
 
 def substitute(value: Any, values: Mapping[str, Any]) -> Any:
-    """Replace ``${name}`` strings by ``values[name]`` (which may be an Output)."""
+    """Replace ``${name}`` strings by ``values[name]`` (which may be an Output), ``$${name}``
+    by the literal ``${name}``."""
     if isinstance(value, str):
-        m = PLACEHOLDER.match(value)
-        return values[m.group(1)] if m else value
+        m = PLACEHOLDER.fullmatch(value)
+        return values[m.group(1)] if m else unescape(value)
     if isinstance(value, dict):
         return {k: substitute(v, values) for k, v in value.items()}
     if isinstance(value, list):
@@ -80,16 +81,24 @@ def substitute(value: Any, values: Mapping[str, Any]) -> Any:
     return value
 
 
-def load_policy_file(path: Path, names: Iterable[str] = ()) -> PolicyFile:
-    """Parse and validate one file; ``names`` are the placeholders the caller can fill."""
+def load_policy_file(
+    path: Path, names: Iterable[str] = (), *, folder: Path | None = None
+) -> PolicyFile:
+    """Parse and validate one file; ``names`` are the placeholders the caller can fill.
+
+    The file must lie inside ``folder`` (by default the folder it is in), links resolved.
+    """
+    try:
+        raw = read_yaml(path, folder)
+    except PolicyYamlError as exc:
+        raise PolicyFileError(str(exc)) from None
+    return policy_from_data(path, raw, names)
+
+
+def policy_from_data(path: Path, raw: Any, names: Iterable[str] = ()) -> PolicyFile:
+    """Validate the data of the policy file ``path`` as the program would use it."""
     from .provider import AppleDevicePolicyProvider
 
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" (line {where.line + 1})" if where is not None else ""
-        raise PolicyFileError(f"{path}{line}: not a readable YAML file: {exc}") from None
     if not isinstance(raw, dict):
         raise PolicyFileError(
             f"{path}: must hold a mapping of policy fields, not {type(raw).__name__}"
@@ -125,9 +134,13 @@ def load_policy_files(directory: Path | str, names: Iterable[str] = ()) -> list[
     names = list(names)
     loaded: list[PolicyFile] = []
     problems: list[str] = []
-    for path in sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file()):
+    # A link is looked at even when it leads nowhere or to a folder: one leading outside is
+    # refused by name rather than skipped.
+    for path in sorted(
+        p for p in folder.iterdir() if p.suffix in SUFFIXES and (p.is_file() or p.is_symlink())
+    ):
         try:
-            loaded.append(load_policy_file(path, names))
+            loaded.append(load_policy_file(path, names, folder=folder))
         except PolicyFileError as exc:
             problems.append(str(exc))
     owners: dict[tuple[Any, Any], Path] = {}

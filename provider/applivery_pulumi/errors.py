@@ -76,3 +76,7 @@ class InvalidResponseError(AppliveryError):
 
 class NotStoredError(AppliveryError):
     """The service answered 200 but its stored document lacks a declared value."""
+
+
+class PaginationError(InvalidResponseError):
+    """A policy list whose pages do not lead to an end: a repeated, skipped or garbled page."""

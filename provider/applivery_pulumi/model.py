@@ -49,10 +49,13 @@ from .fields import Loc as Loc
 from .fields import field_path as field_path
 from .normalize import segment_id
 
+# The reference's patterns, as pydantic applies them: its (Rust) `$` is the end of the text.
 HEX24: Final = r"^[a-fA-F0-9]{24}$"
 ORGANIZATION_ID: Final = r"^(([a-fA-F0-9]{24})|([a-zA-Z0-9\-]{3,}))$"
-HEX24_RE: Final = re.compile(HEX24)
-ORGANIZATION_ID_RE: Final = re.compile(ORGANIZATION_ID)
+# The same for Python's `re`, where `$` also matches before a trailing newline: `\Z` does not,
+# so `.match` and `.fullmatch` both take whole strings only.
+HEX24_RE: Final = re.compile(r"\A[a-fA-F0-9]{24}\Z")
+ORGANIZATION_ID_RE: Final = re.compile(r"\A(?:[a-fA-F0-9]{24}|[a-zA-Z0-9\-]{3,})\Z")
 
 Hex24 = Annotated[StrictStr, Field(pattern=HEX24)]
 

@@ -139,7 +139,8 @@ def test_export_then_import_then_empty_preview(tmp_path: Path, emu: Emulator) ->
     ids = []
     for i in range(6):
         policy = emu.create_policy(
-            name=f"Dashboard policy {i}",
+            # A name that reads like a placeholder must be imported as the text it is.
+            name="${dashboard}" if i == 0 else f"Dashboard policy {i}",
             profiles=PROFILES[::-1],
             applications=[
                 {"admApplication": new_object_id(), "managed": True, "action": "available"}
@@ -185,6 +186,8 @@ def test_export_then_import_then_empty_preview(tmp_path: Path, emu: Emulator) ->
     assert {pid: emu.get_policy(pid)["version"] for pid in ids} == versions
     fleet.run("preview", "--expect-no-changes")
     fleet.run("refresh", "--yes", "--expect-no-changes")
+    outputs = json.loads(fleet.run("stack", "output", "--json").stdout)
+    assert "${dashboard}" in {p["name"] for p in outputs["policies"].values()}
 
     # A second export keeps the reviewed files (no overwrite without --force).
     again = subprocess.run(

@@ -191,6 +191,13 @@ PolicySet("fleet", {folder!r})
 """
 
 
+def _alias_bomb(policy_id: str) -> str:
+    lines = [f"policyId: {policy_id}", "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for level, prev in zip("bcdefghi", "abcdefgh", strict=True):
+        lines.append(f"{level}: &{level} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
 def test_bad_policy_files_are_each_named_at_preview(
     tmp_path: Path, emu: Emulator, make_project: Callable[..., PulumiProject]
 ) -> None:
@@ -219,9 +226,19 @@ def test_bad_policy_files_are_each_named_at_preview(
         "surrogate.yaml": (f'policyId: {new_object_id()}\nname: "a\\ud800"\n'.encode(), "name:"),
         "twin-a.yaml": (f"policyId: {twin}\nname: A\n".encode(), ""),
         "twin-b.yaml": (f"policyId: {twin}\nname: B\n".encode(), "already managed by"),
+        # 9 levels of 9 aliases: ran preview out of time and memory before aliases were refused
+        "bomb.yaml": (_alias_bomb(new_object_id()).encode(), "aliases (*name) are not allowed"),
+        "duplicate.yaml": (
+            f"policyId: {new_object_id()}\nname: A\nname: B\n".encode(),
+            "duplicate key 'name'",
+        ),
+        "outside.yaml": (b"", "symbolic link leading outside its folder"),
     }
     for name, (content, _) in files.items():
         (folder / name).write_bytes(content)
+    (folder / "outside.yaml").unlink()
+    (tmp_path / "secret.yaml").write_text(f"policyId: {new_object_id()}\nname: Out\n")
+    (folder / "outside.yaml").symlink_to(tmp_path / "secret.yaml")
     (folder / "good.yaml").write_text(f"policyId: {new_object_id()}\nname: Fine\n")
 
     project = make_project(emu, program=POLICY_SET_PROGRAM.format(folder=str(folder)))

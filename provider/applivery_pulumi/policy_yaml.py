@@ -1,0 +1,191 @@
+"""The YAML of policy files: read within bounds, written so that it loads back as it was.
+
+Policy files come from repositories, pull requests and exports, so their text is not trusted.
+:func:`read_yaml` is the one reader of them (``PolicySet`` and ``applivery-pulumi export``):
+
+* at most :data:`MAX_BYTES` are read; a larger file is refused before it is parsed;
+* aliases (``*name``) are refused, so no file expands beyond its own size (an alias bomb of a
+  few hundred bytes would otherwise stand for billions of nodes);
+* nesting deeper than :data:`MAX_DEPTH` levels is refused;
+* a key that appears twice in one mapping is refused (YAML would keep the last one silently);
+* a file that resolves outside its folder (a symbolic link out of it) is refused, and a YAML
+  error names the file, line, column and problem without quoting the text around it.
+
+Placeholders: a string that is exactly ``${name}`` stands for a value of
+``PolicySet(values=...)``.  A string that is ``$`` followed by such a form (``$${name}``,
+``$$${name}``, …) is a literal with one ``$`` less: ``$${name}`` is the text ``${name}``.
+:func:`escape` applies that rule to what the export writes; :func:`unescape` undoes it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node
+
+SUFFIXES: Final = (".yaml", ".yml")
+MAX_BYTES: Final = 256 * 1024
+MAX_DEPTH: Final = 64
+
+_NAME: Final = r"[A-Za-z_][A-Za-z0-9_.-]*"
+# Used with fullmatch only: `$` of Python's `re` would also accept a trailing newline.
+PLACEHOLDER: Final = re.compile(rf"\$\{{({_NAME})\}}")
+_ESCAPED: Final = re.compile(rf"\$(\$*\$\{{{_NAME}\}})")
+_MERGE_TAG: Final = "tag:yaml.org,2002:merge"
+
+
+class PolicyYamlError(ValueError):
+    """A policy file that cannot be read: one line naming the file and the problem."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases, with a depth limit and no duplicate keys."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        if self.check_event(yaml.AliasEvent):
+            raise ComposerError(
+                None,
+                None,
+                "aliases (*name) are not allowed in policy files: write the value out",
+                event.start_mark,
+            )
+        if self._depth >= MAX_DEPTH:
+            raise ComposerError(
+                None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, MappingNode):
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    duplicate = key in seen
+                except TypeError:  # unhashable: the base class names it
+                    continue
+                if duplicate:
+                    shown = repr(key) if len(repr(key)) <= 80 else repr(key)[:77] + "..."
+                    raise ConstructorError(
+                        None, None, f"duplicate key {shown}", key_node.start_mark
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _open_inside(path: Path, folder: Path) -> int:
+    try:
+        # Not strict: a dangling link that would lead outside is named as such.
+        real = path.resolve()
+        inside = real.is_relative_to(folder.resolve(strict=True))
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop on Python < 3.13
+        raise PolicyYamlError(f"{path}: cannot be read ({_os_reason(exc)})") from None
+    if not inside:
+        raise PolicyYamlError(
+            f"{path}: is a symbolic link leading outside its folder {folder}; policy files "
+            "must be inside the folder (copy the file there instead of linking to it)"
+        )
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        # The resolved path, not following links: what was checked is what is read.
+        fd = os.open(real, flags | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise PolicyYamlError(f"{path}: cannot be read ({_os_reason(exc)})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise PolicyYamlError(f"{path}: is not a regular file")
+    return fd
+
+
+def _os_reason(exc: BaseException) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+
+
+def read_yaml(path: Path, folder: Path | None = None) -> Any:
+    """The data of the YAML file ``path``, which must lie inside ``folder`` (its own by default).
+
+    Raises :class:`PolicyYamlError`, naming ``path``, for anything but a bounded, alias-free
+    YAML document of UTF-8 text.
+    """
+    fd = _open_inside(path, path.parent if folder is None else folder)
+    try:
+        with os.fdopen(fd, "rb") as stream:
+            blob = stream.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise PolicyYamlError(f"{path}: cannot be read ({_os_reason(exc)})") from None
+    if len(blob) > MAX_BYTES:
+        raise PolicyYamlError(
+            f"{path}: larger than {MAX_BYTES // 1024} KiB, the limit of a policy file"
+        )
+    return parse_yaml(blob, path)
+
+
+def parse_yaml(blob: bytes, path: Path | str) -> Any:
+    """The data of one policy file's bytes, within the same bounds as :func:`read_yaml`."""
+    prefix = f"{path}: not a readable YAML file"
+    if len(blob) > MAX_BYTES:
+        raise PolicyYamlError(
+            f"{path}: larger than {MAX_BYTES // 1024} KiB, the limit of a policy file"
+        )
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyYamlError(
+            f"{prefix}: not UTF-8 text (byte 0x{blob[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    loader: _BoundedLoader | None = None
+    try:
+        loader = _BoundedLoader(text)  # checks the characters already
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        # Only the position and the problem: the error's own text quotes the lines around it.
+        mark = exc.problem_mark or exc.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = str(exc.problem or exc.context or "malformed YAML")[:200]
+        raise PolicyYamlError(f"{path}{where}: not a readable YAML file: {problem}") from None
+    except yaml.reader.ReaderError as exc:
+        raise PolicyYamlError(
+            f"{prefix}: character #x{exc.character:04x} at offset {exc.position} is not allowed"
+        ) from None
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        # ValueError: a well-formed scalar the constructor cannot build (2026-13-45, a
+        # 5,000-digit integer); its message never holds more than the value's kind.
+        raise PolicyYamlError(f"{prefix}: {type(exc).__name__}: {str(exc)[:200]}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def unescape(text: str) -> str:
+    """A file's string as the value it stands for, once placeholders have been handled."""
+    m = _ESCAPED.fullmatch(text)
+    return m.group(1) if m else text
+
+
+def escape(value: Any) -> Any:
+    """``value`` with every string that would load as a placeholder (or an escape) escaped."""
+    if isinstance(value, str):
+        return f"${value}" if _ESCAPED.fullmatch(f"${value}") else value
+    if isinstance(value, dict):
+        return {k: escape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [escape(v) for v in value]
+    return value
