@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
 
         plot(results, args.plot, first)
         print(f"plot: {args.plot}")
-    print(last_line(results, "floor+rtt" if first.get("floor_waits_round_trip_ms") else "floor"))
+    print(last_line(results))
 
 
 if __name__ == "__main__":

@@ -151,6 +151,15 @@ class Measured:
         ours, floor = self.median("ours", op), self.median("floor", op)
         return ours / floor if ours is not None and floor else None
 
+    def cpu_median(self, kind: str, op: str) -> float | None:
+        """Median CPU seconds of every process of the CLI's tree (the emulator apart)."""
+        found = [s.cpu_seconds for s in self.of(kind, op)]
+        return statistics.median(found) if found else None
+
+    def cpu_ratio(self, op: str) -> float | None:
+        ours, floor = self.cpu_median("ours", op), self.cpu_median("floor", op)
+        return ours / floor if ours is not None and floor else None
+
     def noop_requests(self) -> int:
         return max(
             (
@@ -226,6 +235,7 @@ def measure_n(
     floor_rtt: bool = False,
     warmup: bool = True,
     launcher: str = "official",
+    skip_checkpoints: bool = False,
 ) -> Measured:
     measured = Measured(n)
     args = ["--latency-ms", str(latency_ms), "--log-level", "warning"]
@@ -236,13 +246,16 @@ def measure_n(
     try:
         # --floor-rtt: the floor's provider waits one round trip per policy read or changed
         rtt = {"BENCH_FLOOR_RTT_MS": str(latency_ms)} if floor_rtt else {}
+        # The engine's environment comes from engine_env, which drops inherited PULUMI_*
+        # variables: the recipe is set here, for both stacks alike.
+        both = {"PULUMI_SKIP_CHECKPOINTS": "true"} if skip_checkpoints else {}
         stacks = {
             k: Stack(
                 k,
                 workdir / f"{k}-{n}",
                 emu,
                 parallel=parallel,
-                env=rtt if k == "floor" else {},
+                env={**both, **(rtt if k == "floor" else {})},
                 launcher=launcher,
             )
             for k in KINDS
@@ -294,7 +307,8 @@ def spread(values: list[float]) -> str:
 def table(results: list[Measured]) -> str:
     head = (
         f"| {'N':>5} | {'operation':<8} | {'ours s median (min-max)':<24} | "
-        f"{'floor s median (min-max)':<24} | {'ours/floor':>10} | {'requests (ours)':<20} |"
+        f"{'floor s median (min-max)':<24} | {'ours/floor':>10} | {'CPU s ours / floor':<18} | "
+        f"{'CPU ratio':>9} | {'requests (ours)':<20} |"
     )
     rule = "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"
     lines = [head, rule]
@@ -306,9 +320,13 @@ def table(results: list[Measured]) -> str:
             reqs = m.of("ours", op)
             sent = reqs[0].requests if reqs else {}
             shown = ", ".join(f"{v} {k}" for k, v in sorted(sent.items())) or "0"
+            cpu = (m.cpu_median("ours", op), m.cpu_median("floor", op))
+            cpus = f"{cpu[0]:.1f} / {cpu[1]:.1f}" if None not in cpu else "-"
+            cpu_ratio = m.cpu_ratio(op)
             lines.append(
                 f"| {m.n:>5} | {op:<8} | {spread(ours):<24} | {spread(floor):<24} | "
-                f"{(f'{ratio:.2f}' if ratio else '-'):>10} | {shown:<20} |"
+                f"{(f'{ratio:.2f}' if ratio else '-'):>10} | {cpus:<18} | "
+                f"{(f'{cpu_ratio:.2f}' if cpu_ratio else '-'):>9} | {shown:<20} |"
             )
     return "\n".join(lines)
 
@@ -381,18 +399,17 @@ def cpu_table(m: Measured) -> str:
     return "\n".join(lines)
 
 
-def last_line(results: list[Measured], floor: str = "floor") -> str:
+def last_line(results: list[Measured]) -> str:
     m = min(results, key=lambda r: (abs(r.n - 100), -r.n))
 
-    def r(op: str) -> str:
-        value = m.ratio(op)
+    def r(value: float | None) -> str:
         return f"{value:.2f}" if value is not None else "nan"
 
     noop = max(x.noop_requests() for x in results)
-    return (
-        f"ours/{floor} at N={m.n}: up {r('up')}, preview {r('preview')}, refresh {r('refresh')}; "
-        f"no-op requests: {noop}"
-    )
+    ops = ("up", "preview", "refresh")
+    wall = ", ".join(f"{op} {r(m.ratio(op))}" for op in ops)
+    cpu = ", ".join(f"{op} {r(m.cpu_ratio(op))}" for op in ops)
+    return f"ours/floor at N={m.n}: {wall}; cpu {cpu}; no-op requests: {noop}"
 
 
 def save(m: Measured, meta: dict[str, Any], out: Path) -> Path:
@@ -404,6 +421,9 @@ def save(m: Measured, meta: dict[str, Any], out: Path) -> Path:
             "ours_median_s": m.median("ours", op),
             "floor_median_s": m.median("floor", op),
             "ratio": round(r, 3) if (r := m.ratio(op)) is not None else None,
+            "ours_cpu_median_s": m.cpu_median("ours", op),
+            "floor_cpu_median_s": m.cpu_median("floor", op),
+            "cpu_ratio": round(c, 3) if (c := m.cpu_ratio(op)) is not None else None,
         }
         for op, _ in OPERATIONS
     }
@@ -460,13 +480,21 @@ def main(argv: list[str] | None = None) -> int:
         help="policy counts, repeatable or a list (1,10,100,1000; the default)",
     )
     parser.add_argument("--quick", action="store_true", help="N=100 only")
+    parser.add_argument(
+        "--skip-checkpoints",
+        action="store_true",
+        help="PULUMI_SKIP_CHECKPOINTS=true for both stacks: the engine writes the state once, at "
+        "the end, not after every step (the recipe for large stacks in README)",
+    )
     parser.add_argument("--latency-ms", type=float, default=20.0, help="added to every API call")
-    parser.add_argument("--runs", type=int, default=3, help="repetitions of each operation")
+    parser.add_argument(
+        "--runs", type=int, default=7, help="repetitions of each operation, interleaved"
+    )
     parser.add_argument(
         "--large-runs",
         type=int,
-        default=None,
-        help="repetitions for N >= 1000 (default: --runs)",
+        default=1,
+        help="repetitions for N >= 1000 (default 1: one cycle there takes minutes)",
     )
     parser.add_argument("--parallel", type=int, default=8, help="pulumi --parallel (both stacks)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
@@ -479,9 +507,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-extras", action="store_true", help="skip import times and the pickled provider"
     )
     parser.add_argument(
-        "--floor-rtt",
-        action="store_true",
-        help="the floor's provider waits --latency-ms once per policy read or changed",
+        "--no-floor-rtt",
+        dest="floor_rtt",
+        action="store_false",
+        help="a floor that does nothing at all (by default it waits --latency-ms once per policy "
+        "read or changed, the round trip the operation needs)",
     )
     parser.add_argument(
         "--no-warmup",
@@ -507,11 +537,12 @@ def main(argv: list[str] | None = None) -> int:
         "latency_ms": args.latency_ms,
         "parallel": args.parallel,
         "runs": args.runs,
-        "large_runs": args.large_runs or args.runs,
+        "large_runs": args.large_runs,
         "provider_threads": os.environ.get("APPLIVERY_PULUMI_PROVIDER_THREADS", "default (64)"),
         "floor_waits_round_trip_ms": args.latency_ms if args.floor_rtt else 0,
         "warmup_cycle": not args.no_warmup,
         "launcher": args.launcher,
+        "skip_checkpoints": args.skip_checkpoints,
     }
 
     def log(text: str) -> None:
@@ -538,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     written: list[Path] = []
     try:
         for n in sizes:
-            runs = args.runs if n < 1000 else (args.large_runs or args.runs)
+            runs = args.runs if n < 1000 else args.large_runs
             measured = measure_n(
                 n,
                 runs=runs,
@@ -550,6 +581,7 @@ def main(argv: list[str] | None = None) -> int:
                 floor_rtt=args.floor_rtt,
                 warmup=not args.no_warmup and n < 1000,
                 launcher=args.launcher,
+                skip_checkpoints=args.skip_checkpoints,
             )
             results.append(measured)
             meta_n = {**meta, "load_after": load(), "runs": runs}
@@ -611,5 +643,5 @@ def main(argv: list[str] | None = None) -> int:
     print("results: " + ", ".join(str(p) for p in written))
     if args.floor_rtt:
         print(f"floor: waits {args.latency_ms} ms (one round trip) per policy read or changed")
-    print(last_line(results, "floor+rtt" if args.floor_rtt else "floor"))
+    print(last_line(results))
     return 1 if problems else 0

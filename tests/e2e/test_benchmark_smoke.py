@@ -14,9 +14,10 @@ from tests.emulator_harness import REPO
 
 pytestmark = pytest.mark.e2e
 
+RATIO = r"(\d+\.\d\d)"
 LAST_LINE = re.compile(
-    r"^ours/floor at N=(\d+): up (\d+\.\d\d), preview (\d+\.\d\d), refresh (\d+\.\d\d); "
-    r"no-op requests: (\d+)$"
+    rf"^ours/floor at N=(\d+): up {RATIO}, preview {RATIO}, refresh {RATIO}; "
+    rf"cpu up {RATIO}, preview {RATIO}, refresh {RATIO}; no-op requests: (\d+)$"
 )
 
 
@@ -39,6 +40,6 @@ def test_the_benchmark_runs_and_a_no_op_sends_nothing(tmp_path: Path, launcher: 
     found = LAST_LINE.match(last)
     assert found, last
     assert found.group(1) == "3"
-    assert found.group(5) == "0", "a no-op preview and a no-op up send no request"
+    assert found.group(8) == "0", "a no-op preview and a no-op up send no request"
     assert list(tmp_path.glob("*-N3.json")), "the results file is written"
     print(f"benchmark smoke: {elapsed:.0f} s")
