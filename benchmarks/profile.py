@@ -26,20 +26,37 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/.work/profile"))
     parser.add_argument("--kinds", default="ours,floor")
     parser.add_argument("--ops", default=",".join(op for op, _ in OPERATIONS))
+    parser.add_argument("--launcher", choices=("official", "bundled"), default="official")
     args = parser.parse_args(argv)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="applivery-profile-"))
-    wrapper = work / "bin" / "python"
-    wrapper.parent.mkdir()
+    # A virtualenv whose python runs the provider host under the profiler and anything else (the
+    # program) as the real one: both launchers run $PULUMI_RUNTIME_VIRTUALENV/bin/python.
+    venv = work / "venv"
+    wrapper = venv / "bin" / "python"
+    wrapper.parent.mkdir(parents=True)
     python = Path(sys.executable)
-    wrapper.write_text(f'#!/bin/sh\nexec "{python}" -m benchmarks.profile_host "$@"\n')
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'case "$3" in pulumi.dynamic|applivery_pulumi.host)\n'
+        f'  exec "{python}" -m benchmarks.profile_host "$@" ;;\n'
+        "esac\n"
+        f'exec "{python}" "$@"\n'
+    )
     wrapper.chmod(0o755)
     n = args.policies
     emu_args = ["--latency-ms", str(args.latency_ms), "--log-level", "warning"]
     with Emulator(work / "emulator", seed=seed_document(n), args=emu_args) as emu:
         for kind in args.kinds.split(","):
-            stack = Stack(kind, work / kind, emu, parallel=args.parallel)
+            stack = Stack(
+                kind,
+                work / kind,
+                emu,
+                parallel=args.parallel,
+                launcher=args.launcher,
+                virtualenv=venv,
+            )
             stack.declare(declaration(n))
             for op, op_args in OPERATIONS:
                 if op not in args.ops.split(","):
@@ -47,7 +64,6 @@ def main(argv: list[str] | None = None) -> None:
                 if op == "up-10%":
                     stack.declare(declaration(n, changed_count(n), version=1))
                 env = {
-                    "APPLIVERY_PULUMI_PYTHON": str(wrapper),
                     "BENCH_PROFILE_OUT": str(out / f"{kind}-{op}-provider.txt"),
                     "BENCH_PROFILE_PROGRAM": str(out / f"{kind}-{op}-program.txt"),
                 }

@@ -1,8 +1,9 @@
 """The provider host under pyinstrument: ``python -m benchmarks.profile_host -u -m <host> ARGS``.
 
-Used through ``APPLIVERY_PULUMI_PYTHON`` (see :mod:`benchmarks.profile`): the launcher runs
-``$APPLIVERY_PULUMI_PYTHON -u -m applivery_pulumi.host ARGS``, and a wrapper script hands those
-arguments to this module.  Each gRPC call (Check, Diff, Create, Read, Update, Delete) runs under
+Used through a virtualenv whose ``bin/python`` is a wrapper (see :mod:`benchmarks.profile`):
+either launcher runs ``$PULUMI_RUNTIME_VIRTUALENV/bin/python -u -m <host> ARGS`` (``<host>`` is
+``pulumi.dynamic`` or ``applivery_pulumi.host``), and the wrapper hands those arguments to this
+module.  Each gRPC call (Check, Diff, Create, Read, Update, Delete) runs under
 its own pyinstrument profiler, one call at a time (a lock: the report is the CPU of each call, not
 the overlap of 64 threads); the combined report is rewritten to ``$BENCH_PROFILE_OUT`` every second
 while calls come in, so it survives however the engine ends the process.
@@ -74,6 +75,18 @@ def main() -> None:
             setattr(host.Servicer, name, _wrap(getattr(host.Servicer, name)))
         host.main()
     else:
+        # The SDK's host registers its servicer when its module runs: wrap it on the way in.
+        from pulumi.runtime.proto import provider_pb2_grpc
+
+        register = provider_pb2_grpc.add_ResourceProviderServicer_to_server
+
+        def add(servicer: Any, server: Any) -> Any:
+            cls = type(servicer)
+            for name in METHODS:
+                setattr(cls, name, _wrap(getattr(cls, name)))
+            return register(servicer, server)
+
+        provider_pb2_grpc.add_ResourceProviderServicer_to_server = add
         runpy.run_module(module, run_name="__main__", alter_sys=True)
 
 

@@ -226,6 +226,7 @@ class Stack:
         parallel: int,
         env: Mapping[str, str] | None = None,
         launcher: str = "official",
+        virtualenv: Path = VENV,
     ) -> None:
         self.kind = kind
         self.dir = workdir
@@ -242,7 +243,7 @@ class Stack:
         )
         (self.dir / "Pulumi.yaml").write_text(
             f"name: bench-{kind}\nruntime:\n  name: python\n  options:\n"
-            f"    toolchain: pip\n    virtualenv: {VENV}\n"
+            f"    toolchain: pip\n    virtualenv: {virtualenv}\n"
         )
         (self.dir / "__main__.py").write_text(PROGRAMS[kind])
         self.declare([])

@@ -166,11 +166,30 @@ def assert_no_traceback(result: Result) -> None:
     assert_short_errors(result.output)
 
 
+_RAISED = re.compile(r"^applivery_pulumi\.errors\.\w+: (.*)$")
+
+
 def error_lines(result: Result) -> list[str]:
-    """The ``error:`` lines of the Diagnostics section."""
+    """The ``error:`` lines of the Diagnostics section, one per error.
+
+    The SDK's provider host reports an error as ``error: Traceback …``, its frames, then
+    ``applivery_pulumi.errors.<Class>: <sentence>``: that is read as ``error: <sentence>``.
+    """
     text = result.output
     diagnostics = text.split("Diagnostics:", 1)[1] if "Diagnostics:" in text else text
-    return [line.strip() for line in diagnostics.splitlines() if line.strip().startswith("error:")]
+    out: list[str] = []
+    in_traceback = False
+    for raw in diagnostics.splitlines():
+        line = raw.strip()
+        if line == "error: Traceback (most recent call last):":
+            in_traceback = True
+        elif in_traceback and (raised := _RAISED.match(line)):
+            out.append(f"error: {raised.group(1)}")
+            in_traceback = False
+        elif line.startswith("error:"):
+            in_traceback = False
+            out.append(line)
+    return out
 
 
 # -- the emulator's request log ----------------------------------------------------------------
