@@ -96,6 +96,15 @@ class PolicyDiffResult(DiffResult):
         )
         self.paths = paths
 
+    def detailed(self) -> dict[str, bool]:
+        """Each changed path, and whether it replaces the resource (an identity field)."""
+        replaces = set(self.replaces or ())
+        return {path: path in replaces for path in self.paths}
+
+    def properties(self) -> list[str]:
+        """The top-level properties the changed paths are in."""
+        return sorted({_top_level(path) for path in self.paths})
+
 
 def _body(inputs: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {k: inputs[k] for k in BODY_FIELDS if k in inputs}
@@ -217,7 +226,15 @@ class AppleDevicePolicyProvider(ResourceProvider):
 
     @short_errors
     def configure(self, req: ConfigureRequest) -> None:
-        self.__dict__["_settings"] = Settings.load(req.config.get)
+        self.use(Settings.load(req.config.get))
+
+    def use(self, settings: Settings) -> None:
+        """Serve with ``settings`` from now on (the provider plugin configures through this)."""
+        with _CLIENT_LOCK:
+            self.__dict__["_settings"] = settings
+            client: AppliveryClient | None = self.__dict__.pop("_live_client", None)
+        if client is not None:
+            client.close()
 
     @property
     def settings(self) -> Settings:
