@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import importlib.metadata
+import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -179,7 +180,7 @@ class AppliveryProvider(Provider):
         result = await self._run(self.policies.check, olds, news)
         return CheckResponse(
             inputs=property_map(result.inputs),
-            failures=[CheckFailure(f.property, f.reason) for f in result.failures],
+            failures=[_failure(f.property, f.reason) for f in result.failures],
         )
 
     async def diff(self, request: DiffRequest) -> DiffResponse:
@@ -247,7 +248,7 @@ class AppliveryProvider(Provider):
         identity = {k: args[k] for k in IDENTITY if k in args}
         if "organizationId" not in identity and self.policies.settings.organization_id:
             identity["organizationId"] = self.policies.settings.organization_id
-        failures += [CheckFailure(p, r) for p, r in self.policies.validate(identity)]
+        failures += [_failure(p, r) for p, r in self.policies.validate(identity)]
         if failures:
             return InvokeResponse(failures=failures)
         where = f"{identity['organizationId']}/{identity['policyId']}"
@@ -261,6 +262,14 @@ class AppliveryProvider(Provider):
                 code=3001,
             )
         return InvokeResponse(return_value=property_map(result.outs or {}))
+
+
+def _failure(path: str, reason: str) -> CheckFailure:
+    if path.isidentifier():
+        return CheckFailure(path, reason)
+    # The engine prints a failure's property with the input of that name, which a nested path
+    # (applications[0].managementFlags) is not: it would show as "value {<nil>}".
+    return CheckFailure("", f"{path}: {reason}")
 
 
 def _only_policies(type_: str) -> None:
@@ -340,6 +349,7 @@ for _name in (
 
 
 async def serve(provider: AppliveryProvider, engine_address: str, args: list[str]) -> None:
+    """Serve until the engine stops this plugin (SIGINT, SIGTERM) or is gone."""
     server = grpc.aio.server(options=_GRPC_CHANNEL_OPTIONS)
     servicer = Servicer(args, provider.version, provider, engine_address=engine_address)
     provider_pb2_grpc.add_ResourceProviderServicer_to_server(servicer, server)
@@ -348,10 +358,22 @@ async def serve(provider: AppliveryProvider, engine_address: str, args: list[str
     # The engine reads the port from the first line of stdout.
     sys.stdout.buffer.write(f"{port}\n".encode())
     sys.stdout.buffer.flush()
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     orphaned = threading.Event()
     _watch_engine(orphaned)
-    await asyncio.get_running_loop().run_in_executor(None, orphaned.wait)
-    # The engine is gone (killed): let the operations in flight end, then leave.
+
+    def on_orphaned() -> None:
+        orphaned.wait()
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=on_orphaned, name="orphaned", daemon=True).start()
+    await stop.wait()
+    # The engine interrupts its plugins when it is done with them (and kills them 5 s later),
+    # and a user's Ctrl-C reaches them too: take no new call, let the operations in flight end.
     await server.stop(grace=ORPHAN_GRACE_SECONDS)
 
 
@@ -365,8 +387,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("engine", help="the Pulumi engine's address")
     parser.add_argument("--version", action="version", version=version())
     known, _ = parser.parse_known_args(args)  # the engine adds --logflow, -v=N, --tracing ...
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(AppliveryProvider(), known.engine, args))
+    asyncio.run(serve(AppliveryProvider(), known.engine, args))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Not a normal exit: it would wait for worker threads still blocked in a request past the
+    # grace period above.
+    os._exit(0)
 
 
 if __name__ == "__main__":
