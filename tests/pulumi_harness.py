@@ -174,9 +174,11 @@ class PulumiProject:
     def set_program(self, program: str) -> None:
         """The program: Python source (``__main__.py``), or with ``runtime="yaml"`` the YAML
         program's sections (``config:``, ``resources:``, ``outputs:``) that follow the project's
-        name and runtime in ``Pulumi.yaml``."""
+        name and runtime in ``Pulumi.yaml``, or a whole ``Pulumi.yaml`` (named ``name``)."""
         if self.runtime == "yaml":
-            (self.dir / "Pulumi.yaml").write_text(f"name: {self.name}\nruntime: yaml\n{program}")
+            whole = re.search(r"^runtime:", program, re.MULTILINE)  # a whole Pulumi.yaml
+            head = "" if whole else f"name: {self.name}\nruntime: yaml\n"
+            (self.dir / "Pulumi.yaml").write_text(head + program)
             return
         (self.dir / "Pulumi.yaml").write_text(
             f"name: {self.name}\nruntime:\n  name: python\n  options:\n"
