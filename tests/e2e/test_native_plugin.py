@@ -8,7 +8,9 @@ involved, so these tests run once, not once per dynamic-provider launcher.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import os
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -226,12 +228,32 @@ def test_a_wrong_token_fails_with_one_sentence_and_no_token(tmp_path: Path, emu:
     assert wrong not in up.output and wrong not in json.dumps(project.state())
 
 
+def test_a_program_outside_the_virtualenv_uses_the_installed_plugin(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    policy = emu.create_policy(name="Draft")
+    program = "resources:\n" + policy_yaml("corp", policy["id"], "name: Corporate")
+    project = yaml_project(tmp_path, emu, program)
+    script = REPO / ".venv" / "bin" / "pulumi-resource-applivery"
+    version = importlib.metadata.version("applivery-pulumi")
+    project.run("plugin", "install", "resource", "applivery", version, "--file", str(script))
+    assert re.search(
+        rf"applivery\s+resource\s+{re.escape(version)}", project.run("plugin", "ls").stdout
+    )
+
+    venv_bin = str(REPO / ".venv" / "bin")
+    path = os.pathsep.join(p for p in project.env["PATH"].split(os.pathsep) if p != venv_bin)
+    up = project.run("up", "--yes", "--skip-preview", extra_env={"PATH": path})
+    assert PATH_WARNING not in up.output, "the plugin came from the plugin cache"
+    assert emu.get_policy(policy["id"])["name"] == "Corporate"
+
+
 # -- several accounts --------------------------------------------------------------------------
 
 TWO_ACCOUNTS_YAML = """
 config:
   acmeToken: {type: string, secret: true}
-  globexToken: {type: string, secret: true}
+  globexToken: {type: string}
   acmeUrl: {type: string}
   globexUrl: {type: string}
   acmePolicy: {type: string}
@@ -290,11 +312,19 @@ def accounts(tmp_path: Path) -> Iterator[dict[str, Emulator]]:
         yield {"acme": a, "globex": b}
 
 
-def _configure_accounts(project: PulumiProject, accounts: dict[str, Emulator]) -> dict[str, str]:
+def _configure_accounts(
+    project: PulumiProject, accounts: dict[str, Emulator], plain: str = ""
+) -> dict[str, str]:
     policies = {}
     for tenant, emu in accounts.items():
         policies[tenant] = emu.create_policy(name="Draft")["id"]
-        project.config_set(f"{tenant}Token", emu.token, secret=True)
+        if tenant == plain:
+            key = f"{tenant}Token"
+            project.run(
+                "config", "set", key, "--plaintext", "--stack", project.stack, input=emu.token
+            )
+        else:
+            project.config_set(f"{tenant}Token", emu.token, secret=True)
         project.config_set(f"{tenant}Url", emu.base_url)
         project.config_set(f"{tenant}Policy", policies[tenant])
         emu.reset_counters()
@@ -328,7 +358,8 @@ def test_two_explicit_providers_in_yaml_manage_their_own_policies(
         for t in ("acme", "globex")
     )
     project = yaml_project(tmp_path, None, program)
-    policies = _configure_accounts(project, accounts)
+    # globex's token is plain config: the plugin makes it a secret all the same
+    policies = _configure_accounts(project, accounts, plain="globex")
     project.run("up", "--yes", "--skip-preview")
     for emu in accounts.values():
         assert requests(emu) == (0, 1)
