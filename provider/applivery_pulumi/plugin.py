@@ -18,7 +18,8 @@ instance's settings.  What the plugin adds is the protocol:
   with the old outputs, so drift that a refresh recorded shows on the field;
 * **import**: Read without state (``pulumi import``, ``<policyId>`` or ``<org>/<policyId>``);
 * **errors**: an :class:`~applivery_pulumi.errors.AppliveryError` reaches the CLI as its sentence
-  (the SDK's server would append a Python stack to every failure);
+  (the SDK's server would append a Python stack to every failure); the lifecycle's warnings go
+  to the engine's log service, which shows them under their resource;
 * **concurrency**: the provider's blocking calls run on a thread pool of
   ``APPLIVERY_PULUMI_PROVIDER_THREADS`` (default 64), so ``--parallel`` operations are in flight.
 
@@ -29,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
+import functools
 import importlib.metadata
 import os
 import signal
@@ -69,6 +72,7 @@ from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2_grpc
 
 from . import errors
+from . import provider as provider_module
 from .host import ORPHAN_GRACE_SECONDS, _watch_engine, threads
 from .provider import IDENTITY, LOOKUP, AppleDevicePolicyProvider
 from .schema import LOOKUP_FUNCTION, RESOURCE, schema_text
@@ -132,10 +136,14 @@ class AppliveryProvider(Provider):
         self.policies = AppleDevicePolicyProvider()
         self._pool = ThreadPoolExecutor(max_workers=threads(), thread_name_prefix="applivery")
 
-    async def _run(self, call: Callable[..., T], *args: Any) -> T:
+    async def _run(self, call: Callable[..., T], *args: Any, urn: str = "") -> T:
         # The lifecycle blocks on HTTP: each call on its own thread, so the engine's parallel
-        # operations stay in flight together.
-        return await asyncio.get_running_loop().run_in_executor(self._pool, call, *args)
+        # operations stay in flight together.  The context carries the URN its warnings name.
+        _URN.set(urn)
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, functools.partial(context.run, call, *args)
+        )
 
     # -- schema and configuration ----------------------------------------------------------------
 
@@ -177,7 +185,7 @@ class AppliveryProvider(Provider):
         _only_policies(request.type)
         olds = python_map(request.old_inputs)
         news = python_map(request.new_inputs)
-        result = await self._run(self.policies.check, olds, news)
+        result = await self._run(self.policies.check, olds, news, urn=request.urn)
         return CheckResponse(
             inputs=property_map(result.inputs),
             failures=[_failure(f.property, f.reason) for f in result.failures],
@@ -187,7 +195,7 @@ class AppliveryProvider(Provider):
         _only_policies(request.type)
         old = python_map(request.old_state)
         new = python_map(request.new_inputs)
-        result = await self._run(self.policies.diff, request.resource_id, old, new)
+        result = await self._run(self.policies.diff, request.resource_id, old, new, urn=request.urn)
         detailed = {
             path: PropertyDiff(
                 PropertyDiffKind.UPDATE_REPLACE if replace else PropertyDiffKind.UPDATE,
@@ -204,14 +212,16 @@ class AppliveryProvider(Provider):
 
     async def create(self, request: CreateRequest) -> CreateResponse:
         _only_policies(request.type)
-        result = await self._run(self.policies.create, python_map(request.properties))
+        result = await self._run(
+            self.policies.create, python_map(request.properties), urn=request.urn
+        )
         return CreateResponse(str(result.id), property_map(result.outs or {}))
 
     async def read(self, request: ReadRequest) -> ReadResponse:
         _only_policies(request.type)
         # Refresh sends the state; an import sends neither state nor inputs, only the id.
         known = python_map(request.properties) or python_map(request.inputs)
-        result = await self._run(self.policies.read, request.resource_id, known)
+        result = await self._run(self.policies.read, request.resource_id, known, urn=request.urn)
         return ReadResponse(
             resource_id=result.id or "",
             properties=property_map(result.outs or {}),
@@ -221,12 +231,15 @@ class AppliveryProvider(Provider):
     async def update(self, request: UpdateRequest) -> UpdateResponse:
         _only_policies(request.type)
         olds, news = python_map(request.olds), python_map(request.news)
-        result = await self._run(self.policies.update, request.resource_id, olds, news)
+        result = await self._run(
+            self.policies.update, request.resource_id, olds, news, urn=request.urn
+        )
         return UpdateResponse(property_map(result.outs or {}))
 
     async def delete(self, request: DeleteRequest) -> None:
         _only_policies(request.type)
-        await self._run(self.policies.delete, request.resource_id, python_map(request.properties))
+        state = python_map(request.properties)
+        await self._run(self.policies.delete, request.resource_id, state, urn=request.urn)
 
     # -- functions -------------------------------------------------------------------------------
 
@@ -299,6 +312,38 @@ def _organization_problems(organization_id: str | None) -> list[tuple[str, str]]
     return [(path, reason) for path, reason in found if path == "organizationId"]
 
 
+# -- warnings ------------------------------------------------------------------------------------
+
+_URN: contextvars.ContextVar[str] = contextvars.ContextVar("applivery_urn", default="")
+
+
+class EngineLog:
+    """Sends the lifecycle's warnings to the engine, which shows them with their resource.
+
+    (A plugin's stderr only reaches the engine's log, which the CLI does not show.)
+    """
+
+    def __init__(self, engine_address: str) -> None:
+        self._address = engine_address
+        self._stub: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self, message: str) -> None:
+        from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
+
+        try:
+            with self._lock:
+                if self._stub is None:
+                    channel = grpc.insecure_channel(self._address, options=_GRPC_CHANNEL_OPTIONS)
+                    self._stub = engine_pb2_grpc.EngineStub(channel)
+            request = engine_pb2.LogRequest(
+                severity=engine_pb2.WARNING, message=message, urn=_URN.get()
+            )
+            self._stub.Log(request, timeout=10)
+        except grpc.RpcError:
+            print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
 # -- the server ----------------------------------------------------------------------------------
 
 
@@ -350,6 +395,7 @@ for _name in (
 
 async def serve(provider: AppliveryProvider, engine_address: str, args: list[str]) -> None:
     """Serve until the engine stops this plugin (SIGINT, SIGTERM) or is gone."""
+    provider_module.warning_sink = EngineLog(engine_address)
     server = grpc.aio.server(options=_GRPC_CHANNEL_OPTIONS)
     servicer = Servicer(args, provider.version, provider, engine_address=engine_address)
     provider_pb2_grpc.add_ResourceProviderServicer_to_server(servicer, server)

@@ -194,8 +194,15 @@ def _check_restorable(old: dict[str, Any], new: dict[str, Any]) -> None:
         )
 
 
+# Where warnings go when a host can show them (the provider plugin sends them to the engine).
+warning_sink: Callable[[str], None] | None = None
+
+
 def _warn(message: str) -> None:
-    # The provider process has no engine connection for diagnostics; stderr reaches the CLI's log.
+    if warning_sink is not None:
+        warning_sink(message)
+        return
+    # A dynamic provider has no engine connection for diagnostics; stderr reaches the CLI's log.
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
 

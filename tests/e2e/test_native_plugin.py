@@ -248,6 +248,23 @@ def test_a_program_outside_the_virtualenv_uses_the_installed_plugin(
     assert emu.get_policy(policy["id"])["name"] == "Corporate"
 
 
+def test_the_plugins_warnings_show_with_their_resource(tmp_path: Path, emu: Emulator) -> None:
+    policy = emu.create_policy(name="Draft")
+    body = (
+        "applications:\n"
+        f"  - admApplication: {PROFILE_A}\n"
+        "    action: available\n"
+        "    actionStatus: available-install\n"
+    )
+    project = yaml_project(tmp_path, emu, "resources:\n" + policy_yaml("corp", policy["id"], body))
+    up = project.run("up", "--yes", "--skip-preview")
+    diagnostics = up.output[up.output.index("Diagnostics:") :]
+    assert re.search(
+        r"AppleDevicePolicy \(corp\):\n\s+warning: applications\[0\]\.actionStatus is read-only",
+        diagnostics,
+    ), diagnostics
+
+
 # -- several accounts --------------------------------------------------------------------------
 
 TWO_ACCOUNTS_YAML = """

@@ -30,6 +30,7 @@ from pulumi.provider.experimental.provider import (
 from applivery_pulumi import errors
 from applivery_pulumi.plugin import (
     AppliveryProvider,
+    EngineLog,
     Servicer,
     _sentence,
     property_map,
@@ -306,3 +307,8 @@ def test_the_package_does_not_load_the_plugin_or_native_classes() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "plugin" not in out.stdout and "native" not in out.stdout and "schema" not in out.stdout
+
+
+def test_warnings_fall_back_to_stderr_without_an_engine(capsys: pytest.CaptureFixture[str]) -> None:
+    EngineLog("127.0.0.1:1")("applications[0].actionStatus is read-only")
+    assert "warning: applications[0].actionStatus is read-only" in capsys.readouterr().err
