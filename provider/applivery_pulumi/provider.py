@@ -25,6 +25,9 @@ Every lifecycle method lets an :class:`~applivery_pulumi.errors.AppliveryError` 
 traceback of its own frame only: the SDK's host prints the traceback of whatever it catches, and
 the user needs the sentence at its end, not the client's internals.
 
+The provider plugin (``plugin.py``) serves this same class to any Pulumi program, configured
+through ``use``; its warnings then go to the engine (``warning_sink``) instead of stderr.
+
 The provider is pickled into state by the SDK (dill).  It carries no settings, token or client:
 those are made in the provider process by ``configure``; ``__reduce__`` pickles the class alone.
 """

@@ -196,6 +196,22 @@ def test_create_update_delete_are_the_lifecycles_requests() -> None:
     assert TOKEN not in str(outs)
 
 
+def test_create_with_the_import_mark_adopts_by_reading() -> None:
+    provider = configured()
+    fake = FakeApplivery({"name": "Corporate", "segmentId": 1})
+    declared = props(policyId=PID, organizationId=ORG, name="Corporate", importExisting=True)
+    with mocked() as router:
+        fake.install(router)
+        created = run(provider.create(CreateRequest(URN, declared, 60, False)))
+        assert (fake.gets, fake.puts) == (1, [])
+        assert python_map(created.properties)["name"] == "Corporate"
+
+        differing = props(policyId=PID, organizationId=ORG, name="Other", importExisting=True)
+        with pytest.raises(errors.ImportMismatchError, match='name: stored "Corporate"'):
+            run(provider.create(CreateRequest(URN, differing, 60, False)))
+        assert fake.puts == []
+
+
 def test_read_without_state_imports_the_whole_policy_with_one_get() -> None:
     provider = configured()
     fake = FakeApplivery({"name": "Stored", "segmentId": 3, "profiles": [PID]})
