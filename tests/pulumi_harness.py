@@ -11,6 +11,9 @@ The engine runs dynamic providers through one of two launchers (``LAUNCHERS``): 
 of the Pulumi SDK (``python -m pulumi.dynamic``, what every user has) or this project's
 (``python -m applivery_pulumi.host``).  ``PulumiProject(launcher=...)`` picks one; the default is
 ``DEFAULT_LAUNCHER``, which the e2e suite's fixture sets for each test in turn.
+
+``PulumiProject(runtime="yaml", program=...)`` runs a Pulumi YAML program instead (on the
+official YAML language host that ``scripts/bootstrap-yaml`` installs beside the CLI).
 """
 
 from __future__ import annotations
@@ -147,17 +150,16 @@ class PulumiProject:
         config: Mapping[str, str] | None = None,
         env: Mapping[str, str] | None = None,
         launcher: str | None = None,
+        runtime: str = "python",
     ) -> None:
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.stack = stack
+        self.name = name
+        self.runtime = runtime
         self.launcher = launcher or DEFAULT_LAUNCHER[0]
         self.env = engine_env(self.dir, env, launcher=self.launcher)
-        (self.dir / "Pulumi.yaml").write_text(
-            f"name: {name}\nruntime:\n  name: python\n  options:\n"
-            f"    toolchain: pip\n    virtualenv: {VENV}\n"
-        )
-        (self.dir / "__main__.py").write_text(program)
+        self.set_program(program)
         self.declare([])
         self.run("stack", "init", stack, "--secrets-provider", "passphrase")
         if emulator is not None:
@@ -168,6 +170,21 @@ class PulumiProject:
                 self.config_set("applivery:apiToken", token, secret=True)
         for key, value in (config or {}).items():
             self.config_set(key, value)
+
+    def set_program(self, program: str) -> None:
+        """The program: Python source (``__main__.py``), or with ``runtime="yaml"`` the YAML
+        program's sections (``config:``, ``resources:``, ``outputs:``) that follow the project's
+        name and runtime in ``Pulumi.yaml``, or a whole ``Pulumi.yaml`` (named ``name``)."""
+        if self.runtime == "yaml":
+            whole = re.search(r"^runtime:", program, re.MULTILINE)  # a whole Pulumi.yaml
+            head = "" if whole else f"name: {self.name}\nruntime: yaml\n"
+            (self.dir / "Pulumi.yaml").write_text(head + program)
+            return
+        (self.dir / "Pulumi.yaml").write_text(
+            f"name: {self.name}\nruntime:\n  name: python\n  options:\n"
+            f"    toolchain: pip\n    virtualenv: {VENV}\n"
+        )
+        (self.dir / "__main__.py").write_text(program)
 
     def config_set(self, key: str, value: str, *, secret: bool = False) -> None:
         args = ["config", "set", key, "--stack", self.stack]

@@ -39,6 +39,7 @@ from pulumi.runtime._serialization import _deserialize
 from pulumi.runtime.proto import provider_pb2_grpc
 
 from .errors import AppliveryError
+from .provider import PolicyDiffResult
 
 PROVIDER_KEY: Final = "__provider"
 DEFAULT_THREADS: Final = 64
@@ -179,19 +180,14 @@ class Servicer(provider_pb2_grpc.ResourceProviderServicer):
             fields["replaces"] = replaces
         if result.delete_before_replace is not None:
             fields["deleteBeforeReplace"] = result.delete_before_replace
-        paths = getattr(result, "paths", None)
-        if result.changes and isinstance(paths, list) and paths:
+        if result.changes and isinstance(result, PolicyDiffResult) and result.paths:
+            kind, replace_kind = proto.PropertyDiff.UPDATE, proto.PropertyDiff.UPDATE_REPLACE
             # Compared with old outputs (the stored policy), not old inputs: drift shows too.
             detailed = {
-                path: proto.PropertyDiff(
-                    kind=proto.PropertyDiff.UPDATE_REPLACE
-                    if path in replaces
-                    else proto.PropertyDiff.UPDATE,
-                    inputDiff=False,
-                )
-                for path in paths
+                path: proto.PropertyDiff(kind=replace_kind if replace else kind, inputDiff=False)
+                for path, replace in result.detailed().items()
             }
-            fields["diffs"] = sorted({p.split(".")[0].split("[")[0] for p in paths})
+            fields["diffs"] = result.properties()
             fields["detailedDiff"] = detailed
             fields["hasDetailedDiff"] = True
         return proto.DiffResponse(**fields)

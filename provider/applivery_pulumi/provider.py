@@ -25,6 +25,9 @@ Every lifecycle method lets an :class:`~applivery_pulumi.errors.AppliveryError` 
 traceback of its own frame only: the SDK's host prints the traceback of whatever it catches, and
 the user needs the sentence at its end, not the client's internals.
 
+The provider plugin (``plugin.py``) serves this same class to any Pulumi program, configured
+through ``use``; its warnings then go to the engine (``warning_sink``) instead of stderr.
+
 The provider is pickled into state by the SDK (dill).  It carries no settings, token or client:
 those are made in the provider process by ``configure``; ``__reduce__`` pickles the class alone.
 """
@@ -95,6 +98,15 @@ class PolicyDiffResult(DiffResult):
             changes=changes, replaces=replaces, stables=[], delete_before_replace=False
         )
         self.paths = paths
+
+    def detailed(self) -> dict[str, bool]:
+        """Each changed path, and whether it replaces the resource (an identity field)."""
+        replaces = set(self.replaces or ())
+        return {path: path in replaces for path in self.paths}
+
+    def properties(self) -> list[str]:
+        """The top-level properties the changed paths are in."""
+        return sorted({_top_level(path) for path in self.paths})
 
 
 def _body(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -185,8 +197,15 @@ def _check_restorable(old: dict[str, Any], new: dict[str, Any]) -> None:
         )
 
 
+# Where warnings go when a host can show them (the provider plugin sends them to the engine).
+warning_sink: Callable[[str], None] | None = None
+
+
 def _warn(message: str) -> None:
-    # The provider process has no engine connection for diagnostics; stderr reaches the CLI's log.
+    if warning_sink is not None:
+        warning_sink(message)
+        return
+    # A dynamic provider has no engine connection for diagnostics; stderr reaches the CLI's log.
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
@@ -217,7 +236,15 @@ class AppleDevicePolicyProvider(ResourceProvider):
 
     @short_errors
     def configure(self, req: ConfigureRequest) -> None:
-        self.__dict__["_settings"] = Settings.load(req.config.get)
+        self.use(Settings.load(req.config.get))
+
+    def use(self, settings: Settings) -> None:
+        """Serve with ``settings`` from now on (the provider plugin configures through this)."""
+        with _CLIENT_LOCK:
+            self.__dict__["_settings"] = settings
+            client: AppliveryClient | None = self.__dict__.pop("_live_client", None)
+        if client is not None:
+            client.close()
 
     @property
     def settings(self) -> Settings:

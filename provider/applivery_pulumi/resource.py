@@ -213,75 +213,10 @@ class AppleDevicePolicyArgs(_Args):
     }
 
 
-class AppleDevicePolicy(pulumi.dynamic.Resource, module="applivery", name="AppleDevicePolicy"):
-    """An Applivery Apple device policy, adopted and managed by Pulumi.
+class PolicyOutputs:
+    """The typed outputs of a policy resource, shared by the dynamic resource and the plugin's."""
 
-    Create adopts an existing policy (the API has no create call) by writing the declaration.
-    Destroy releases it unchanged, or with ``restore_on_delete=True`` puts back the
-    configuration it had before adoption, which create then keeps in ``pre_adoption``.
-    """
-
-    def __init__(
-        self,
-        resource_name: str,
-        args: AppleDevicePolicyArgs | Mapping[str, Any] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if args is None:
-            args = kwargs
-        elif kwargs:
-            raise TypeError("pass either args or keyword arguments, not both")
-        props = cast(dict[str, Any], AppleDevicePolicyArgs.wire(args))
-        # Placeholders (None) make outputs of what the provider adds; an undeclared field is
-        # never in state, so it gets no Output here (its property answers None): each Output
-        # costs the program CPU at every run, and the SDK waits on all of them at the end.
-        for name in ("policyId", "organizationId", *_METADATA):
-            props.setdefault(name, None)
-        if props.get("restoreOnDelete") not in (None, False):  # True or not known yet
-            props["preAdoption"] = None
-        _warn_read_only(props.get("applications"), resource_name)
-        org = props["organizationId"]
-        if org is None:
-            org = _default_organization()
-        found = _problems(props, org)
-        if found:
-            # Reported now, each on its own line: the engine stops at the first resource whose
-            # check fails, so a program with many bad resources would otherwise show only one.
-            for path, reason in found:
-                message = f"AppleDevicePolicy {resource_name!r}: {path}: {reason}"
-                pulumi.log.error(printable(message))
-            # Nothing of an invalid resource goes to the engine (a value gRPC cannot carry would
-            # fail there with a traceback): its registration fails with one message instead.
-            props = {"policyId": _rejected(resource_name)} | {
-                k: None for k in props if k != "policyId"
-            }
-        else:
-            # The policy id reaches the engine only once no other resource of the program claims
-            # the same policy: a duplicate fails both before anything is sent.
-            props["policyId"] = _sole_owner(resource_name, org, props["policyId"])
-        super().__init__(AppleDevicePolicyProvider(), resource_name, props, opts)
-
-    @staticmethod
-    def get(
-        resource_name: str,
-        id: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> AppleDevicePolicy:
-        """Read an existing policy without managing it: one GET per run, never a write.
-
-        ``id`` is ``<policyId>`` (organization from ``applivery:organizationId``) or
-        ``<organizationId>/<policyId>``.  Its outputs are those of a managed policy, with every
-        field as the service stores it; destroying the stack leaves the policy alone.
-        """
-        merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-        resource = AppleDevicePolicy.__new__(AppleDevicePolicy)
-        props: dict[str, Any] = dict.fromkeys((*IDENTITY, *OPTIONS, *BODY_FIELDS, *_METADATA))
-        props[LOOKUP] = True
-        pulumi.dynamic.Resource.__init__(
-            resource, AppleDevicePolicyProvider(), resource_name, props, merged
-        )
-        return resource
+    urn: pulumi.Output[str]
 
     def _out(self, name: str) -> pulumi.Output[Any]:
         found = self.__dict__.get(name)
@@ -369,7 +304,90 @@ class AppleDevicePolicy(pulumi.dynamic.Resource, module="applivery", name="Apple
         return self._out("preAdoption")
 
 
+class AppleDevicePolicy(
+    PolicyOutputs, pulumi.dynamic.Resource, module="applivery", name="AppleDevicePolicy"
+):
+    """An Applivery Apple device policy, adopted and managed by Pulumi.
+
+    Create adopts an existing policy (the API has no create call) by writing the declaration.
+    Destroy releases it unchanged, or with ``restore_on_delete=True`` puts back the
+    configuration it had before adoption, which create then keeps in ``pre_adoption``.
+    """
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: AppleDevicePolicyArgs | Mapping[str, Any] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        props = policy_props(resource_name, args, kwargs)
+        org = props["organizationId"]
+        if org is None:
+            org = _default_organization()
+        found = _problems(props, org)
+        if found:
+            # Reported now, each on its own line: the engine stops at the first resource whose
+            # check fails, so a program with many bad resources would otherwise show only one.
+            for path, reason in found:
+                message = f"AppleDevicePolicy {resource_name!r}: {path}: {reason}"
+                pulumi.log.error(printable(message))
+            # Nothing of an invalid resource goes to the engine (a value gRPC cannot carry would
+            # fail there with a traceback): its registration fails with one message instead.
+            props = {"policyId": _rejected(resource_name)} | {
+                k: None for k in props if k != "policyId"
+            }
+        else:
+            # The policy id reaches the engine only once no other resource of the program claims
+            # the same policy: a duplicate fails both before anything is sent.
+            props["policyId"] = _sole_owner(resource_name, org, props["policyId"])
+        super().__init__(AppleDevicePolicyProvider(), resource_name, props, opts)
+
+    @staticmethod
+    def get(
+        resource_name: str,
+        id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> AppleDevicePolicy:
+        """Read an existing policy without managing it: one GET per run, never a write.
+
+        ``id`` is ``<policyId>`` (organization from ``applivery:organizationId``) or
+        ``<organizationId>/<policyId>``.  Its outputs are those of a managed policy, with every
+        field as the service stores it; destroying the stack leaves the policy alone.
+        """
+        merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
+        resource = AppleDevicePolicy.__new__(AppleDevicePolicy)
+        props: dict[str, Any] = dict.fromkeys((*IDENTITY, *OPTIONS, *BODY_FIELDS, *_METADATA))
+        props[LOOKUP] = True
+        pulumi.dynamic.Resource.__init__(
+            resource, AppleDevicePolicyProvider(), resource_name, props, merged
+        )
+        return resource
+
+
 _METADATA: Final = tuple(name for name in OUTPUTS if name != "preAdoption")
+
+
+def policy_props(
+    resource_name: str,
+    args: AppleDevicePolicyArgs | Mapping[str, Any] | None,
+    kwargs: Mapping[str, Any],
+) -> dict[str, Any]:
+    """A policy resource's properties: its arguments in wire shape, placeholders for outputs."""
+    if args is None:
+        args = kwargs
+    elif kwargs:
+        raise TypeError("pass either args or keyword arguments, not both")
+    props = cast(dict[str, Any], AppleDevicePolicyArgs.wire(args))
+    # Placeholders (None) make outputs of what the provider adds; an undeclared field is
+    # never in state, so it gets no Output here (its property answers None): each Output
+    # costs the program CPU at every run, and the SDK waits on all of them at the end.
+    for name in ("policyId", "organizationId", *_METADATA):
+        props.setdefault(name, None)
+    if props.get("restoreOnDelete") not in (None, False):  # True or not known yet
+        props["preAdoption"] = None
+    _warn_read_only(props.get("applications"), resource_name)
+    return props
 
 
 def _warn_read_only(applications: Any, resource_name: str) -> None:
