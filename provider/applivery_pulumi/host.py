@@ -38,6 +38,7 @@ from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime._serialization import _deserialize
 from pulumi.runtime.proto import provider_pb2_grpc
 
+from . import orphan
 from .errors import AppliveryError
 from .provider import PolicyDiffResult
 
@@ -50,7 +51,6 @@ _cache_lock = threading.Lock()
 # Provider operations running now (check, diff, create, read, update, delete).
 _busy = threading.Condition()
 _in_flight = 0
-ORPHAN_GRACE_SECONDS: Final = 10.0
 
 
 def _provider(props: dict[str, Any], config: dict[str, Any]) -> ResourceProvider:
@@ -238,22 +238,6 @@ def threads() -> int:
     return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_THREADS
 
 
-def _watch_engine(done: threading.Event, interval: float = 0.5) -> None:
-    """Set ``done`` when the engine that started this process is gone.
-
-    The engine stops its plugins when it ends; a CLI that is killed (SIGKILL, OOM) cannot, and
-    this process would then serve nobody, forever.  Its parent changes when it is orphaned.
-    """
-    engine = os.getppid()
-
-    def watch() -> None:
-        while not done.wait(interval):
-            if os.getppid() != engine:
-                done.set()
-
-    threading.Thread(target=watch, name="engine-watch", daemon=True).start()
-
-
 def main() -> None:
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=threads()), options=_GRPC_CHANNEL_OPTIONS
@@ -263,21 +247,13 @@ def main() -> None:
     server.start()
     sys.stdout.buffer.write(f"{port}\n".encode())
     sys.stdout.flush()
-    orphaned = threading.Event()
-    _watch_engine(orphaned)
+    # Orphaned, the process lets the operations in flight end (nobody records them: an
+    # interrupted create adopts again on the next up), then exits.
+    orphan.watch(lambda: _in_flight)
     try:
-        orphaned.wait()
+        threading.Event().wait()
     except KeyboardInterrupt:
         server.stop(0)
-        return
-    # Orphaned: take no new call, let the operations in flight end rather than cut a write
-    # half-way (nobody records them: an interrupted create adopts again on the next up), then
-    # leave without waiting for stuck worker threads.
-    server.stop(grace=ORPHAN_GRACE_SECONDS)
-    with _busy:
-        _busy.wait_for(lambda: _in_flight == 0, timeout=ORPHAN_GRACE_SECONDS)
-    sys.stderr.flush()
-    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -73,7 +73,8 @@ from pulumi.runtime.proto import provider_pb2_grpc
 
 from . import errors
 from . import provider as provider_module
-from .host import ORPHAN_GRACE_SECONDS, _watch_engine, threads
+from .host import threads
+from .orphan import GRACE_SECONDS, engine_gone
 from .provider import IDENTITY, LOOKUP, AppleDevicePolicyProvider
 from .schema import LOOKUP_FUNCTION, RESOURCE, schema_text
 from .settings import Settings
@@ -409,8 +410,7 @@ async def serve(provider: AppliveryProvider, engine_address: str, args: list[str
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    orphaned = threading.Event()
-    _watch_engine(orphaned)
+    orphaned = engine_gone()
 
     def on_orphaned() -> None:
         orphaned.wait()
@@ -420,7 +420,7 @@ async def serve(provider: AppliveryProvider, engine_address: str, args: list[str
     await stop.wait()
     # The engine interrupts its plugins when it is done with them (and kills them 5 s later),
     # and a user's Ctrl-C reaches them too: take no new call, let the operations in flight end.
-    await server.stop(grace=ORPHAN_GRACE_SECONDS)
+    await server.stop(grace=GRACE_SECONDS)
 
 
 def main(argv: list[str] | None = None) -> None:

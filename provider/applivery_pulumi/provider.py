@@ -76,16 +76,28 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+_in_flight = [0]
+_in_flight_lock = threading.Lock()
+
+
 def short_errors(method: Callable[P, R]) -> Callable[P, R]:
-    """``method``, whose ``AppliveryError`` leaves with a traceback of one frame and no chain."""
+    """``method``, whose ``AppliveryError`` leaves with a traceback of one frame and no chain.
+
+    It also counts the calls in flight: a process orphaned by its engine lets them end first.
+    """
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with _in_flight_lock:
+            _in_flight[0] += 1
         try:
             return method(*args, **kwargs)
         except errors.AppliveryError as exc:
             # The client's frames (tenacity, httpx, futures) say nothing the message does not.
             raise exc.with_traceback(None) from None
+        finally:
+            with _in_flight_lock:
+                _in_flight[0] -= 1
 
     return wrapper
 
@@ -236,6 +248,12 @@ class AppleDevicePolicyProvider(ResourceProvider):
 
     @short_errors
     def configure(self, req: ConfigureRequest) -> None:
+        # Called in the dynamic-provider process only (the SDK's host or ours), once it serves:
+        # neither the SDK's host nor its launcher notices a killed engine.
+        from . import orphan
+
+        if orphan.serving_as_host():
+            orphan.watch(lambda: _in_flight[0])
         self.use(Settings.load(req.config.get))
 
     def use(self, settings: Settings) -> None:

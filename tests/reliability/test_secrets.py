@@ -229,7 +229,8 @@ def test_token_from_environment_stays_out_of_verbose_engine_logs(
     wrong = "mk-wrong-" + new_object_id()
     project = make_project(marked, token="", env={"APPLIVERY_API_TOKEN": marked.token})
     runs = _lifecycle(marked, project, wrong, VERBOSE, use_env=True)
-    assert sum(len(r.stderr) for r in runs) > 1_000_000, "the -v=9 engine logs were captured"
+    # v3.274.1 logs about 0.7 MB over these runs at -v=9; without -v=9 it is a few KB.
+    assert sum(len(r.stderr) for r in runs) > 300_000, "the -v=9 engine logs were captured"
     figures = _search(marked, project, runs, [marked.token, wrong])
     assert figures["engine_config_log_lines_with_token"] == 0, "not in the stack config"
 

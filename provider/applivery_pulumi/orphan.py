@@ -1,0 +1,77 @@
+"""Ending a provider process whose engine is gone.
+
+The engine stops its plugins when it ends; a CLI that is killed (SIGKILL, a CI job's timeout, an
+out-of-memory kill) cannot, and its dynamic-provider process then serves nobody, forever.  The
+SDK's launcher does not ``exec`` python, so there the engine is the grandparent: the process is
+orphaned when its parent changes, or when its parent's parent does (the launcher's shell itself
+orphaned; read from ``/proc``, where there is one).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Final
+
+GRACE_SECONDS: Final = 10.0
+_started = threading.Lock()
+_watching: list[bool] = []
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+            return int(stat.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def serving_as_host() -> bool:
+    """Whether this process is a dynamic-provider host (``python -m pulumi.dynamic`` or ours),
+    not a program, a test run or a shell that merely configured a provider."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return getattr(spec, "name", None) in {"pulumi.dynamic.__main__", "applivery_pulumi.host"}
+
+
+def engine_gone(interval: float = 0.5) -> threading.Event:
+    """An event set once the engine that started this process is gone."""
+    parent = os.getppid()
+    grandparent = _parent_of(parent)
+    gone = threading.Event()
+
+    def orphaned() -> bool:
+        if os.getppid() != parent:
+            return True
+        return grandparent is not None and _parent_of(parent) != grandparent
+
+    def poll() -> None:
+        while not gone.wait(interval):
+            if orphaned():
+                gone.set()
+
+    threading.Thread(target=poll, name="engine-watch", daemon=True).start()
+    return gone
+
+
+def watch(busy: Callable[[], int]) -> None:
+    """Once per process: when the engine is gone, let ``busy()`` calls end (up to a grace
+    period: a write cut half-way helps nobody, and nobody will record it), then exit."""
+    with _started:
+        if _watching:
+            return
+        _watching.append(True)
+    gone = engine_gone()
+
+    def leave() -> None:
+        gone.wait()
+        deadline = time.monotonic() + GRACE_SECONDS
+        while busy() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sys.stderr.flush()
+        os._exit(0)
+
+    threading.Thread(target=leave, name="engine-gone", daemon=True).start()
