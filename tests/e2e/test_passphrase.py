@@ -141,6 +141,31 @@ def test_a_passphrase_file_is_used_even_beside_an_empty_passphrase(bare_project:
     assert refused.stderr.startswith("pulumi: PULUMI_CONFIG_PASSPHRASE_FILE")
 
 
+def test_why_the_guard_pulumi_alone_takes_an_empty_passphrase(bare_project: Path) -> None:
+    # What README says of Pulumi itself: an empty PULUMI_CONFIG_PASSPHRASE is a passphrase, and
+    # it wins over PULUMI_CONFIG_PASSPHRASE_FILE.
+    secret_file = bare_project.parent / "passphrase.txt"
+    secret_file.write_text("from-the-file\n")
+    engine = str(REPO / ".tools" / "bin" / "pulumi")
+
+    def direct(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [engine, *args, "--non-interactive"],
+            cwd=bare_project,
+            env=backend(bare_project, **extra),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    both = {"PULUMI_CONFIG_PASSPHRASE": "", "PULUMI_CONFIG_PASSPHRASE_FILE": str(secret_file)}
+    assert direct("stack", "init", "production", **both).returncode == 0
+    assert direct("config", "set", "--secret", "k", "v", **both).returncode == 0
+    assert direct("config", "get", "k", PULUMI_CONFIG_PASSPHRASE="").stdout.strip() == "v"
+    wrong = direct("config", "get", "k", PULUMI_CONFIG_PASSPHRASE_FILE=str(secret_file))
+    assert wrong.returncode != 0, "the file's passphrase was not the one used"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -8,6 +8,7 @@ its value never shows in the output.  The real CLI and emulator, under both laun
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,10 +18,20 @@ from tests.pulumi_harness import PulumiProject
 pytestmark = pytest.mark.e2e
 
 
+def default_provider_inputs(project: PulumiProject) -> dict[str, Any]:
+    """The default dynamic provider's inputs in state (its outputs must be the same)."""
+    for resource in project.state()["deployment"]["resources"]:
+        if resource["type"] == "pulumi:providers:pulumi-python":
+            assert resource["outputs"].keys() == resource["inputs"].keys()
+            return dict(resource["inputs"])
+    raise AssertionError("no default provider in state")
+
+
 def test_a_token_rotated_in_the_environment_reaches_refresh_and_destroy(
     tmp_path: Path, emu: Emulator
 ) -> None:
     policy = emu.create_policy(name="Before adoption")
+    token_a = emu.token
     project = PulumiProject(tmp_path / "project", emu)  # applivery:apiToken = token A
     args = {"policyId": policy["id"], "name": "Adopted", "restoreOnDelete": True}
     project.declare([{"name": "rotated", "args": args}])
@@ -34,12 +45,24 @@ def test_a_token_rotated_in_the_environment_reaches_refresh_and_destroy(
     rotated = {"APPLIVERY_API_TOKEN": token_b}
 
     # refresh and destroy run no program: the engine configures the provider from the stack
-    # config stored in state, token A.  Without B in the environment they fail...
+    # config stored in state, token A.  Without B in the environment, refresh fails...
     stale = project.run("refresh", "--yes", check=False)
     assert stale.returncode != 0 and "4004" in stale.output
     # ... with it, every command uses B.
     project.run("refresh", "--yes", "--expect-no-changes", extra_env=rotated)
     project.run("preview", "--expect-no-changes", extra_env=rotated)
+
+    # Where the config token is kept: encrypted in the default provider's inputs.  Removing it
+    # from the stack config and running up takes it out of the current state.
+    stored = default_provider_inputs(project)["applivery:apiToken"]
+    assert "ciphertext" in stored and token_a not in str(stored)
+    project.run("config", "rm", "applivery:apiToken")
+    project.run("up", "--yes", "--expect-no-changes", extra_env=rotated)
+    assert "applivery:apiToken" not in default_provider_inputs(project)
+    history = project.dir / "state" / ".pulumi" / "history"
+    kept = [f for f in history.rglob("*.checkpoint.json") if "applivery:apiToken" in f.read_text()]
+    assert kept, "the checkpoints of earlier updates keep theirs (README says so)"
+
     project.run("destroy", "--yes", extra_env=rotated)
     assert emu.get_policy(policy["id"])["name"] == "Before adoption", "restored with token B"
     assert token_b not in emu.log_text()

@@ -40,9 +40,13 @@ def test_database_and_wal_files_are_private(tmp_path: Path) -> None:
 def test_an_existing_database_readable_by_others_is_made_private(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
     sqlite3.connect(db).close()
-    db.chmod(0o644)
-    with start_emulator(tmp_path / "emu", db=db):
-        assert mode(db) == 0o600
+    files = [db, Path(f"{db}-wal"), Path(f"{db}-shm")]
+    for f in files:
+        f.touch()
+        f.chmod(0o644)
+    with start_emulator(tmp_path / "emu", db=db) as emu:
+        emu.create_policy(name="Written")
+        assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
 
 
 @contextmanager

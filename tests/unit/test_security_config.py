@@ -114,6 +114,19 @@ def test_an_at_sign_outside_the_host_part_is_fine(url: str) -> None:
     assert Settings.load(Config({"applivery:baseUrl": url}, "p").get, {}).base_url == url
 
 
+@pytest.mark.parametrize("raw", ["0", "-1", "nan", "inf", "soon"])
+@pytest.mark.parametrize("source", ["config", "environment"])
+def test_a_retry_budget_that_is_not_seconds_is_refused_naming_the_setting(
+    raw: str, source: str
+) -> None:
+    config = {"applivery:maxRetrySeconds": raw} if source == "config" else {}
+    env = {"APPLIVERY_MAX_RETRY_SECONDS": raw} if source == "environment" else {}
+    with pytest.raises(errors.ConfigurationError) as caught:
+        Settings.load(Config(config, "proj").get, env)
+    named = "applivery:maxRetrySeconds" if source == "config" else "APPLIVERY_MAX_RETRY_SECONDS"
+    assert str(caught.value).startswith(f"{named} must be a number of seconds above 0")
+
+
 # -- ids in the URL path ----------------------------------------------------------------------
 
 
