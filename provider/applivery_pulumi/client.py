@@ -33,6 +33,7 @@ from tenacity import (
 )
 
 from . import errors
+from .fields import HEX24_RE, ORGANIZATION_ID_RE
 from .settings import Settings, base_url_problem, token_problem
 
 USER_AGENT: Final = "applivery-pulumi/0.1.0"
@@ -40,10 +41,6 @@ POLICIES: Final = "/v1/organizations/{org}/mdm/apple/enterprise/policies"
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 MAX_PAGES: Final = 10_000
 _RETRYABLE: Final = (errors.RateLimitedError, errors.ServerError, errors.TransportError)
-# The reference's id patterns (model.HEX24, model.ORGANIZATION_ID) for whole-string matches,
-# here because refresh and destroy must not load the pydantic models.
-POLICY_ID_RE: Final = re.compile(r"[a-fA-F0-9]{24}")
-ORGANIZATION_ID_RE: Final = re.compile(r"[a-fA-F0-9]{24}|[a-zA-Z0-9\-]{3,}")
 SERVER_TEXT_LIMIT: Final = 300
 # A credential after an auth scheme, as a proxy echoing request headers would show it.
 _CREDENTIAL: Final = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s\"',;]+")
@@ -132,9 +129,7 @@ def _check_ids(org: Any, policy_id: Any) -> None:
             "characters, or 3 or more letters, digits and '-'; check organizationId (or "
             "applivery:organizationId, or the import id <organizationId>/<policyId>)"
         )
-    if policy_id is not None and not (
-        isinstance(policy_id, str) and POLICY_ID_RE.fullmatch(policy_id)
-    ):
+    if policy_id is not None and not (isinstance(policy_id, str) and HEX24_RE.fullmatch(policy_id)):
         raise errors.ConfigurationError(
             f"the policy id {_quoted(policy_id)} is not one: a policy id is 24 hexadecimal "
             "characters; check policyId (or the import id <organizationId>/<policyId>)"
