@@ -76,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the bearer token clients must send (or env {TOKEN_ENV}; required)",
     )
     p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host is NAME (repeatable; '*' for any); by default only "
+        "localhost, 127.0.0.0/8 and ::1 are answered, which defeats DNS rebinding",
+    )
+    p.add_argument(
         "--db",
         default=None,
         help="SQLite file (default <repo>/.state/emulator.db; ':memory:' for throwaway)",
@@ -153,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     from .app import Settings, create_app
     from .faults import FaultConfig
     from .seed import SeedError, load_seed
+    from .store import StoreError
 
     _setup_logging(args.log_file, args.log_level)
     log = logging.getLogger("applivery_emulator")
@@ -196,8 +205,12 @@ def main(argv: list[str] | None = None) -> int:
                 seed=seed,
                 faults=faults,
                 max_body_bytes=args.max_body_bytes,
+                allowed_hosts=tuple(args.allowed_host),
             )
         )
+    except StoreError as exc:
+        print(f"applivery-emulator: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # a seed that the service refuses (5086, unknown profile...)
         print(f"applivery-emulator: cannot start: {exc}", file=sys.stderr)
         return 2

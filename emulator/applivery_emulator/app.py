@@ -128,6 +128,8 @@ class Settings:
     seed: dict[str, Any] | None = None
     faults: FaultConfig = field(default_factory=FaultConfig)
     max_body_bytes: int = 1024 * 1024
+    # Host header values answered besides loopback ones ("*": any); see middleware.py.
+    allowed_hosts: tuple[str, ...] = ()
 
 
 def create_app(settings: Settings) -> EmulatorMiddleware:
@@ -405,6 +407,7 @@ def create_app(settings: Settings) -> EmulatorMiddleware:
         faults=faults,
         counters=counters,
         max_body_bytes=settings.max_body_bytes,
+        allowed_hosts=settings.allowed_hosts,
     )
 
 

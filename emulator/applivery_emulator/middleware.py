@@ -4,6 +4,12 @@ It wraps the FastAPI application directly (no Starlette middleware in between) s
 dropped-connection fault can reach the server's transport and close the socket without any
 response, which a client sees as a transport error rather than an HTTP status.
 
+Before anything else, every request whose ``Host`` is not a loopback name or address
+(``localhost``, 127.0.0.0/8, ``::1``, any port) is answered 421, unless the emulator was started
+with ``--allowed-host`` for it: a web page whose own host name an attacker resolves to 127.0.0.1
+(DNS rebinding) would otherwise reach the emulator as a same-origin site, with the well-known
+local token.
+
 Order for a ``/v1`` request: count it → latency → fault that answers before the service
 (drop, 5xx, 429) → auth (401 4002/4004) → body cap (413) → the route (path/body validation,
 then 404, 5086, 5227) → with ``phase: after``, the fault replaces the real response.
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 import json
 import logging
 import re
@@ -85,6 +92,31 @@ class Counters:
         return self.snapshot()
 
 
+def host_name(host: str | None) -> str | None:
+    """The name or address of a ``Host`` header without its port, lower case; None if garbled."""
+    if not host:
+        return None
+    host = host.strip().lower()
+    if host.startswith("["):
+        name, bracket, port = host[1:].partition("]")
+        if not bracket or (port and not (port.startswith(":") and port[1:].isdigit())):
+            return None
+        return name
+    name, colon, port = host.partition(":")
+    if colon and not port.isdigit():
+        return None
+    return name.removesuffix(".")
+
+
+def is_loopback(name: str) -> bool:
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
@@ -135,12 +167,23 @@ class EmulatorMiddleware:
         faults: Faults,
         counters: Counters,
         max_body_bytes: int,
+        allowed_hosts: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.token = token
         self.faults = faults
         self.counters = counters
         self.max_body_bytes = max_body_bytes
+        self.any_host = "*" in allowed_hosts
+        self.allowed_hosts = frozenset(
+            name for h in allowed_hosts if (name := host_name(h)) is not None
+        )
+
+    def _host_allowed(self, scope: Scope) -> bool:
+        if self.any_host:
+            return True
+        name = host_name(_header(scope, b"host"))
+        return name is not None and (is_loopback(name) or name in self.allowed_hosts)
 
     def _auth_error(self, scope: Scope) -> tuple[int, str] | None:
         header = _header(scope, b"authorization")
@@ -202,6 +245,17 @@ class EmulatorMiddleware:
         started = time.perf_counter()
         method = scope["method"]
         path = scope["path"]
+        if not self._host_allowed(scope):
+            # Before counters, faults and auth: such a request is not for this server at all.
+            await _respond_error(
+                send,
+                421,
+                421,
+                "this emulator answers only requests addressed to localhost, 127.0.0.0/8 or ::1 "
+                "(Host header); start it with --allowed-host NAME to answer NAME too",
+            )
+            access_log.info("%s %s 421 (Host not allowed)", method, path)
+            return
         is_api = path == "/v1" or path.startswith("/v1/")
         is_admin = path.startswith("/_emulator")
         state: dict[str, Any] = {"status": None, "fault": None}

@@ -8,16 +8,21 @@ Policies are stored as the *stored document* (what the service keeps: profile id
 fields, filled defaults) plus the dashboard-only metadata (``targetType``, ``attachedProfile``)
 and the lock flags that make PUTs fail with 5227.  What a response shows on top of that is
 computed at read time by normalize.py.
+
+The database file, and the WAL and shared-memory files SQLite gives the same mode, are private
+to the user (0600): they hold every organization's policies.  A database that cannot be written
+is a :class:`StoreError` when the store opens, not a failure of every later write.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -234,22 +239,54 @@ def _org(row: sqlite3.Row) -> Organization:
     )
 
 
+class StoreError(Exception):
+    """The database cannot be opened or written; ``str()`` is one sentence for the user."""
+
+
+def _make_private(path: str) -> None:
+    """Create the database file 0600 if it is new; take group and others off existing files."""
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except OSError:
+            pass  # absent, or not ours to change: the write check below still decides
+
+
 class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        self._conn.row_factory = sqlite3.Row
-        with self._lock:
-            self._conn.execute("PRAGMA busy_timeout = 30000")
+        try:
             if self.path != ":memory:":
-                self._conn.execute("PRAGMA journal_mode = WAL")
-                self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.executescript(SCHEMA)
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                _make_private(self.path)
+            self._conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            self._conn.row_factory = sqlite3.Row
+            with self._lock:
+                self._conn.execute("PRAGMA busy_timeout = 30000")
+                if self.path != ":memory:":
+                    self._conn.execute("PRAGMA journal_mode = WAL")
+                    self._conn.execute("PRAGMA synchronous = NORMAL")
+                self._conn.executescript(SCHEMA)
+                # SQLite opens a file it may not write read-only, without a word: only a write
+                # tells.  One that changes nothing, rolled back.
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._conn.execute("DELETE FROM policies WHERE 0")
+                finally:
+                    self._conn.execute("ROLLBACK")
+        except (OSError, sqlite3.Error) as exc:
+            if hasattr(self, "_conn"):
+                self._conn.close()
+            raise StoreError(
+                f"cannot write the database {self.path} ({exc}): give this user write access to "
+                "the file and its folder, or choose another file with --db"
+            ) from None
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:

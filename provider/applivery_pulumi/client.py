@@ -4,13 +4,21 @@ Retries (tenacity) cover 429, 500/502/503/504 and connection-level failures, wit
 backoff and jitter, honouring ``Retry-After``; the number of attempts and the total time are
 bounded so a failing service never gets a storm.  Every failure ends as one
 :class:`~applivery_pulumi.errors.AppliveryError` with a message a user can act on.
+
+What the service (or whatever answers at the base URL) says is untrusted: a server's message is
+shown with the token taken out, control characters escaped and at most 300 characters, and no
+exception text of httpx reaches the user unless the token is taken out of it too.  The ids that
+go into a URL path are checked first, whole, against the reference's id patterns: a path is
+never built from an id that could change it (``acme/../..``, a line break).
 """
 
 from __future__ import annotations
 
 import email.utils
+import re
 import ssl
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any, Final, Literal
 
@@ -25,13 +33,17 @@ from tenacity import (
 )
 
 from . import errors
-from .settings import Settings
+from .fields import HEX24_RE, ORGANIZATION_ID_RE
+from .settings import Settings, base_url_problem, token_problem
 
 USER_AGENT: Final = "applivery-pulumi/0.1.0"
 POLICIES: Final = "/v1/organizations/{org}/mdm/apple/enterprise/policies"
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 MAX_PAGES: Final = 10_000
 _RETRYABLE: Final = (errors.RateLimitedError, errors.ServerError, errors.TransportError)
+SERVER_TEXT_LIMIT: Final = 300
+# A credential after an auth scheme, as a proxy echoing request headers would show it.
+_CREDENTIAL: Final = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s\"',;]+")
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -90,6 +102,40 @@ def _transport_reason(exc: httpx.TransportError) -> str:
     return text
 
 
+def server_text(text: str, token: str, limit: int = SERVER_TEXT_LIMIT) -> str:
+    """``text`` with the token and any credential after an auth scheme replaced by ``[redacted]``,
+    control and format characters escaped, cut to ``limit`` characters."""
+    if token:
+        text = text.replace(token, "[redacted]")
+    text = _CREDENTIAL.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", text)
+    text = "".join(
+        ch if ch == " " or unicodedata.category(ch)[0] not in "CZ" else ascii(ch)[1:-1]
+        for ch in text
+    )
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _quoted(value: Any) -> str:
+    """An id as it may be shown: repr-escaped, at most 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_ids(org: Any, policy_id: Any) -> None:
+    """Refuse ids that do not match the reference's patterns whole, before any URL is built."""
+    if not (isinstance(org, str) and ORGANIZATION_ID_RE.fullmatch(org)):
+        raise errors.ConfigurationError(
+            f"the organization id {_quoted(org)} is not one: an organization id is 24 hexadecimal "
+            "characters, or 3 or more letters, digits and '-'; check organizationId (or "
+            "applivery:organizationId, or the import id <organizationId>/<policyId>)"
+        )
+    if policy_id is not None and not (isinstance(policy_id, str) and HEX24_RE.fullmatch(policy_id)):
+        raise errors.ConfigurationError(
+            f"the policy id {_quoted(policy_id)} is not one: a policy id is 24 hexadecimal "
+            "characters; check policyId (or the import id <organizationId>/<policyId>)"
+        )
+
+
 class AppliveryClient:
     """Thread-safe (httpx.Client is); one per provider process."""
 
@@ -109,6 +155,15 @@ class AppliveryClient:
                 "no Applivery API token is configured: run `pulumi config set --secret "
                 "applivery:apiToken <token>` or set APPLIVERY_API_TOKEN"
             )
+        # Settings.load refuses both already; settings made otherwise must not get further.
+        token = settings.api_token.get_secret_value()
+        problem = token_problem(token)
+        if problem is not None:
+            raise errors.ConfigurationError(f"the API token {problem}: set it again")
+        problem = base_url_problem(settings.base_url)
+        if problem is not None:
+            raise errors.ConfigurationError(f"the base URL {problem}")
+        self._secret = settings.api_token
         self.base_url = settings.base_url
         self._max_attempts = max_attempts
         # The retry budget of one request: the caller's, else applivery:maxRetrySeconds.
@@ -118,7 +173,7 @@ class AppliveryClient:
         self._http = httpx.Client(
             base_url=settings.base_url,
             headers={
-                "Authorization": f"Bearer {settings.api_token.get_secret_value()}",
+                "Authorization": f"Bearer {token}",
                 "Accept": "application/json",
                 "User-Agent": USER_AGENT,
             },
@@ -214,6 +269,7 @@ class AppliveryClient:
     # -- transport, retries, errors --------------------------------------------------------------
 
     def _call(self, method: str, path: str, org: str, policy_id: str | None, **kwargs: Any) -> Any:
+        _check_ids(org, policy_id)
         retrying = Retrying(
             stop=stop_after_attempt(self._max_attempts) | stop_after_delay(self._max_total),
             wait=self._wait,
@@ -230,11 +286,23 @@ class AppliveryClient:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
+            reason = self._shown(_transport_reason(exc))
             raise errors.TransportError(
-                f"could not reach Applivery at {self.base_url}: {_transport_reason(exc)}; "
+                f"could not reach Applivery at {self.base_url}: {reason}; "
                 "check applivery:baseUrl and the network"
             ) from None
-        return _unwrap(response, self.base_url, org, policy_id)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            # Not an answer that could be read (an undecodable body, ...); httpx's own text may
+            # quote the request, so only the kind of failure is shown.
+            raise errors.InvalidResponseError(
+                f"the request for {_what(org, policy_id)} to Applivery at {self.base_url} failed "
+                f"({type(exc).__name__}): check applivery:baseUrl",
+            ) from None
+        return _unwrap(response, self.base_url, org, policy_id, self._shown)
+
+    def _shown(self, text: str) -> str:
+        """Text from a server or an exception, fit for a message: see :func:`server_text`."""
+        return server_text(text, self._secret.get_secret_value())
 
 
 def _page_number(value: Any) -> int | Literal[False] | None:
@@ -269,8 +337,10 @@ def _what(org: str, policy_id: str | None) -> str:
 def _json(response: httpx.Response, base_url: str) -> Any:
     try:
         return response.json()
-    except ValueError:
-        kind = response.headers.get("content-type", "no content type").split(";")[0]
+    except (ValueError, RecursionError):
+        kind = server_text(
+            response.headers.get("content-type", "no content type").split(";")[0], "", 60
+        )
         raise errors.InvalidResponseError(
             f"Applivery at {base_url} answered {response.status_code} with {kind}, not the API's "
             "JSON: check applivery:baseUrl (the API root, such as https://api.applivery.io)",
@@ -278,7 +348,13 @@ def _json(response: httpx.Response, base_url: str) -> Any:
         ) from None
 
 
-def _unwrap(response: httpx.Response, base_url: str, org: str, policy_id: str | None) -> Any:
+def _unwrap(
+    response: httpx.Response,
+    base_url: str,
+    org: str,
+    policy_id: str | None,
+    shown: Callable[[str], str],
+) -> Any:
     status = response.status_code
     if status == 429:
         err = errors.RateLimitedError(
@@ -318,17 +394,25 @@ def _unwrap(response: httpx.Response, base_url: str, org: str, policy_id: str | 
                 status=status,
             )
         return payload["data"]
-    raise _api_error(status, payload, org, policy_id)
+    raise _api_error(status, payload, org, policy_id, shown)
 
 
 def _api_error(
-    status: int, payload: dict[str, Any], org: str, policy_id: str | None
+    status: int,
+    payload: dict[str, Any],
+    org: str,
+    policy_id: str | None,
+    shown: Callable[[str], str],
 ) -> errors.AppliveryError:
     error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
     assert isinstance(error, dict)
     raw_code = error.get("code")
-    code = int(raw_code) if isinstance(raw_code, int | float) else None
-    api_message = str(error.get("message") or "no message")[:300]
+    code: int | None = None
+    if isinstance(raw_code, int) and not isinstance(raw_code, bool):
+        code = raw_code
+    elif isinstance(raw_code, float) and raw_code.is_integer():  # not inf or nan either
+        code = int(raw_code)
+    api_message = shown(str(error.get("message") or "no message"))
     said = f"({status}, {code} {api_message})" if code is not None else f"({status}, {api_message})"
     what = _what(org, policy_id)
     if status == 401 or code in (4002, 4004):

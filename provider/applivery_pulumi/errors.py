@@ -23,7 +23,7 @@ class AppliveryError(Exception):
 
 
 class ConfigurationError(AppliveryError):
-    """The provider is missing a setting (token, organization)."""
+    """A setting is missing or refused (token, base URL, organization), or an id is not one."""
 
 
 class NothingToRestoreError(AppliveryError):

@@ -1,4 +1,4 @@
-"""Names of the policy body's fields and field paths: what needs no pydantic.
+"""Names of the policy body's fields, field paths and id patterns: what needs no pydantic.
 
 The provider process imports this on every operation; the pydantic models (``model.py``) load
 only when something is validated or sent (check, create, update), so a refresh or a destroy does
@@ -7,6 +7,7 @@ not build them.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 # Top-level fields of the PUT body, in the order of the reference.
@@ -22,6 +23,13 @@ BODY_FIELDS: Final = (
     "segmentId",
     "exposeToChildren",
 )
+
+# The reference's id patterns (model.HEX24, model.ORGANIZATION_ID) for Python's `re`, where `$`
+# also matches before a trailing newline: `\Z` does not, so `.match` and `.fullmatch` both take
+# whole strings only.  Here because the client checks ids on refresh and destroy too, which do
+# not load the models.
+HEX24_RE: Final = re.compile(r"\A[a-fA-F0-9]{24}\Z")
+ORGANIZATION_ID_RE: Final = re.compile(r"\A(?:[a-fA-F0-9]{24}|[a-zA-Z0-9\-]{3,})\Z")
 
 # Read-only fields the service derives; accepted in input, never sent, never compared.
 READ_ONLY_APPLICATION_FIELDS: Final = frozenset({"actionStatus"})

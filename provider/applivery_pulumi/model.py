@@ -26,7 +26,6 @@ compare exactly: a key the server adds there is a real difference.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
@@ -44,6 +43,8 @@ from pydantic import (
 # Defined without pydantic (the provider process does not build the models unless it validates);
 # re-exported here, where they are documented.
 from .fields import BODY_FIELDS as BODY_FIELDS
+from .fields import HEX24_RE as HEX24_RE
+from .fields import ORGANIZATION_ID_RE as ORGANIZATION_ID_RE
 from .fields import READ_ONLY_APPLICATION_FIELDS as READ_ONLY_APPLICATION_FIELDS
 from .fields import Loc as Loc
 from .fields import field_path as field_path
@@ -52,10 +53,7 @@ from .normalize import segment_id
 # The reference's patterns, as pydantic applies them: its (Rust) `$` is the end of the text.
 HEX24: Final = r"^[a-fA-F0-9]{24}$"
 ORGANIZATION_ID: Final = r"^(([a-fA-F0-9]{24})|([a-zA-Z0-9\-]{3,}))$"
-# The same for Python's `re`, where `$` also matches before a trailing newline: `\Z` does not,
-# so `.match` and `.fullmatch` both take whole strings only.
-HEX24_RE: Final = re.compile(r"\A[a-fA-F0-9]{24}\Z")
-ORGANIZATION_ID_RE: Final = re.compile(r"\A(?:[a-fA-F0-9]{24}|[a-zA-Z0-9\-]{3,})\Z")
+# The same for Python's `re` (whole strings only) are HEX24_RE and ORGANIZATION_ID_RE, above.
 
 Hex24 = Annotated[StrictStr, Field(pattern=HEX24)]
 

@@ -11,15 +11,25 @@ stack config               environment                   meaning
 ``applivery:maxRetrySeconds`` ``APPLIVERY_MAX_RETRY_SECONDS`` retry budget of one request
 =========================  ============================  =====================================
 
+Stack config wins over the environment, except for the token: ``APPLIVERY_API_TOKEN`` wins over
+``applivery:apiToken``.  The engine keeps the stack config it gave the provider in state (the
+default provider's inputs) and ``refresh`` and ``destroy``, which run no program, configure the
+provider from that stored copy: a token rotated in the environment must still reach them.
+
 ``maxRetrySeconds`` bounds how long one request is retried (429, 5xx, connection failures):
 no new attempt starts once that many seconds have passed since the first.  The default, 120,
 leaves the attempt limit (6) in charge; a small value makes an unreachable service fail fast.
+
+Loading refuses, naming the setting and never showing the value, a token that an HTTP header
+cannot carry as it is (control characters such as CR, LF or NUL, or non-ASCII text) and a base
+URL with credentials in it (``https://user:password@host``).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -35,6 +45,10 @@ _KEYS: Final = {
     "organization_id": ("applivery:organizationId", "APPLIVERY_ORGANIZATION_ID"),
     "max_retry_seconds": ("applivery:maxRetrySeconds", "APPLIVERY_MAX_RETRY_SECONDS"),
 }
+# Read from the environment before stack config (see the module docstring).
+_ENVIRONMENT_FIRST: Final = frozenset({"api_token"})
+# What an Authorization header cannot carry as it is: anything but printable ASCII.
+_NOT_IN_A_HEADER: Final = re.compile(r"[^\x20-\x7e]")
 
 
 class Secret:
@@ -81,33 +95,81 @@ class Settings:
         get: Callable[[str], Any] | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
-        """Stack config first (``get`` is ``ConfigureRequest.config.get``), then the environment."""
+        """Stack config (``get`` is ``ConfigureRequest.config.get``), then the environment; for
+        the token, the environment first.  Raises ``ConfigurationError`` for a value it refuses."""
         env = os.environ if environ is None else environ
-        found: dict[str, str | None] = {}
+        found: dict[str, tuple[str, str] | None] = {}
         for attr, (key, var) in _KEYS.items():
-            value = get(key) if get is not None else None
-            if value in (None, ""):
-                value = env.get(var) or None
-            found[attr] = str(value).strip() if value is not None else None
-        token = found["api_token"]
+            from_config = (_text(get(key)) if get is not None else None, key)
+            from_env = (_text(env.get(var)), var)
+            first_env = attr in _ENVIRONMENT_FIRST
+            order = (from_env, from_config) if first_env else (from_config, from_env)
+            found[attr] = next(((v, where) for v, where in order if v), None)
         return cls(
-            api_token=Secret(token) if token else None,
-            base_url=(found["base_url"] or DEFAULT_BASE_URL).rstrip("/"),
-            organization_id=found["organization_id"],
+            api_token=_token(found["api_token"]),
+            base_url=_base_url(found["base_url"]),
+            organization_id=found["organization_id"][0] if found["organization_id"] else None,
             max_retry_seconds=_seconds(found["max_retry_seconds"]),
         )
 
 
-def _seconds(raw: str | None) -> float:
-    if raw is None:
+def _text(value: Any) -> str | None:
+    return (str(value).strip() or None) if value is not None else None
+
+
+def token_problem(value: str) -> str | None:
+    """Why ``value`` cannot be sent as a bearer token, without showing any of it; else None."""
+    bad = _NOT_IN_A_HEADER.search(value)
+    if bad is None:
+        return None
+    # The code point alone says what to look for; the value, or any part of it, is never shown.
+    return (
+        f"holds a character an HTTP header cannot carry (U+{ord(bad.group()):04X}; a token is "
+        "printable ASCII)"
+    )
+
+
+def base_url_problem(value: str) -> str | None:
+    """Why ``value`` cannot be the API root, without showing any of it; else None."""
+    # The authority as httpx reads it (up to the first / ? or #), scheme or not: an @ in it is
+    # user info, which httpx would send as Basic auth in place of the token's Bearer header.
+    rest = value.split("://", 1)[1] if "://" in value else value
+    if "@" in re.split(r"[/?#]", rest, maxsplit=1)[0]:
+        return (
+            "must not hold credentials (user:password@): give the API root alone, such as "
+            f"{DEFAULT_BASE_URL}, and the token as applivery:apiToken or APPLIVERY_API_TOKEN"
+        )
+    return None
+
+
+def _token(found: tuple[str, str] | None) -> Secret | None:
+    if found is None:
+        return None
+    value, where = found
+    problem = token_problem(value)
+    if problem is not None:
+        raise ConfigurationError(f"{where} {problem}: set it again, the token alone on one line")
+    return Secret(value)
+
+
+def _base_url(found: tuple[str, str] | None) -> str:
+    if found is None:
+        return DEFAULT_BASE_URL
+    value, where = found
+    problem = base_url_problem(value)
+    if problem is not None:
+        raise ConfigurationError(f"{where} {problem}")
+    return value.rstrip("/")
+
+
+def _seconds(found: tuple[str, str] | None) -> float:
+    if found is None:
         return DEFAULT_MAX_RETRY_SECONDS
+    raw, where = found
     try:
         value = float(raw)
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise ConfigurationError(
-            "applivery:maxRetrySeconds (APPLIVERY_MAX_RETRY_SECONDS) must be a number of seconds "
-            f"above 0, not {raw[:40]!r}"
-        )
+        raise ConfigurationError(f"{where} must be a number of seconds above 0, not {raw[:40]!r}")
     return value

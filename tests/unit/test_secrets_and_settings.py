@@ -123,25 +123,32 @@ def test_environment_fallbacks() -> None:
     assert settings.organization_id == "env-org"
 
 
-def test_stack_config_wins_over_the_environment() -> None:
+def test_stack_config_wins_over_the_environment_but_for_the_token() -> None:
     env = {
         "APPLIVERY_API_TOKEN": "env-token",
         "APPLIVERY_BASE_URL": "https://env.example",
         "APPLIVERY_ORGANIZATION_ID": "env-org",
+        "APPLIVERY_MAX_RETRY_SECONDS": "7",
     }
     config = Config(
         {
             "applivery:apiToken": "stack-token",
             "applivery:baseUrl": "https://stack.example",
             "applivery:organizationId": "stack-org",
+            "applivery:maxRetrySeconds": "3",
         },
         "proj",
     )
     settings = Settings.load(config.get, env)
+    # A token rotated in the environment wins over the copy the engine keeps in state.
     assert settings.api_token is not None
-    assert settings.api_token.get_secret_value() == "stack-token"
+    assert settings.api_token.get_secret_value() == "env-token"
     assert settings.base_url == "https://stack.example"
     assert settings.organization_id == "stack-org"
+    assert settings.max_retry_seconds == 3
+    without = Settings.load(config.get, {k: v for k, v in env.items() if "TOKEN" not in k})
+    assert without.api_token is not None
+    assert without.api_token.get_secret_value() == "stack-token"
 
 
 def test_an_empty_stack_value_falls_back_to_the_environment() -> None:
@@ -172,8 +179,18 @@ def test_an_unconfigured_provider_reads_the_environment(monkeypatch: pytest.Monk
     assert result.outs["organizationId"] == ORG
 
 
-def test_the_stack_token_is_the_one_sent(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("APPLIVERY_API_TOKEN", "env-token-not-this-one")
+def test_a_rotated_environment_token_is_the_one_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    # refresh and destroy configure the provider from the stack config stored in state: the
+    # stack token there may be the old one, and the environment's must reach the service.
+    monkeypatch.setenv("APPLIVERY_API_TOKEN", "rotated-env-token")
+    provider = make_provider()
+    with mocked() as router:
+        FakeApplivery({"name": "x"}).install(router)
+        provider.read(PID, {})
+        assert router.calls.last.request.headers["authorization"] == "Bearer rotated-env-token"
+
+
+def test_the_stack_token_is_sent_when_the_environment_has_none() -> None:
     provider = make_provider()
     with mocked() as router:
         FakeApplivery({"name": "x"}).install(router)

@@ -1,0 +1,282 @@
+"""Configuration and server answers an attacker or a careless paste controls (issue 13).
+
+A token that an HTTP header cannot carry and a base URL with credentials are refused when the
+settings load, naming the setting and showing nothing of the value; ids that go into a URL path
+are checked whole before any request; what a server says reaches the user with the token taken
+out, escaped and bounded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from pulumi.dynamic import Config, ConfigureRequest
+
+from applivery_pulumi import errors
+from applivery_pulumi.client import AppliveryClient
+from applivery_pulumi.provider import AppleDevicePolicyProvider
+from applivery_pulumi.settings import Secret, Settings
+
+from .unit_support import BASE, ORG, PID, TOKEN, error_envelope, mocked, policy_path
+
+HEAD, TAIL = "tokHEAD7f3a", "tokTAIL9c1e"
+# What README promises: at most this many characters of a server's message.
+SERVER_TEXT_LIMIT = 300
+BAD_CHARACTERS = ["\r", "\n", "\r\n", "\x00", "\t", "\x1b", "\x7f", "\u2028", "é"]
+
+
+def one_sentence(message: str) -> None:
+    assert "\n" not in message and "\r" not in message
+    assert "Traceback" not in message
+    assert len(message) < 600, len(message)
+
+
+# -- the token --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", BAD_CHARACTERS)
+@pytest.mark.parametrize("source", ["config", "environment"])
+def test_a_token_a_header_cannot_carry_is_refused_naming_the_setting(bad: str, source: str) -> None:
+    token = HEAD + bad + TAIL
+    config = {"applivery:apiToken": token} if source == "config" else {}
+    env = {"APPLIVERY_API_TOKEN": token} if source == "environment" else {}
+    with pytest.raises(errors.ConfigurationError) as caught:
+        Settings.load(Config(config, "proj").get, env)
+    message = str(caught.value)
+    named = "applivery:apiToken" if source == "config" else "APPLIVERY_API_TOKEN"
+    assert message.startswith(named), message
+    assert "one line" in message
+    for text in (message, repr(caught.value)):
+        assert HEAD not in text and TAIL not in text
+    one_sentence(message)
+
+
+def test_the_provider_refuses_such_a_token_when_configured() -> None:
+    provider = AppleDevicePolicyProvider()
+    raw = {"applivery:apiToken": f"{HEAD}\r\n{TAIL}", "applivery:baseUrl": BASE}
+    with pytest.raises(errors.ConfigurationError) as caught:
+        provider.configure(ConfigureRequest(Config(raw, "proj")))
+    assert "applivery:apiToken" in str(caught.value)
+    assert HEAD not in str(caught.value) and TAIL not in str(caught.value)
+
+
+def test_surrounding_whitespace_is_trimmed_not_refused() -> None:
+    # `echo token | pulumi config set --secret ...` and `$(cat file)` leave a line break at the end.
+    settings = Settings.load(Config({"applivery:apiToken": f" {TOKEN}\r\n"}, "p").get, {})
+    assert settings.api_token == Secret(TOKEN)
+
+
+def test_the_client_refuses_such_a_token_made_without_load() -> None:
+    with pytest.raises(errors.ConfigurationError) as caught:
+        AppliveryClient(Settings(api_token=Secret(f"{HEAD}\n{TAIL}"), base_url=BASE))
+    assert "API token" in str(caught.value)
+    assert HEAD not in str(caught.value) and TAIL not in str(caught.value)
+
+
+# -- the base URL -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://userMARK:passMARK@api.example",
+        "https://userMARK@api.example/",
+        "https://:passMARK@api.example/v",
+        "http://userMARK:passMARK@127.0.0.1:8787",
+        "userMARK:passMARK@api.example",
+        "https://api.example\\@evil.example",
+        "HTTPS://userMARK:passMARK@api.example?x=1",
+    ],
+)
+@pytest.mark.parametrize("source", ["config", "environment"])
+def test_a_base_url_with_credentials_is_refused(url: str, source: str) -> None:
+    config = {"applivery:baseUrl": url} if source == "config" else {}
+    env = {"APPLIVERY_BASE_URL": url} if source == "environment" else {}
+    with pytest.raises(errors.ConfigurationError) as caught:
+        Settings.load(Config(config, "proj").get, env)
+    message = str(caught.value)
+    named = "applivery:baseUrl" if source == "config" else "APPLIVERY_BASE_URL"
+    assert message.startswith(named) and "credentials" in message
+    assert "MARK" not in message and "evil" not in message
+    one_sentence(message)
+    with pytest.raises(errors.ConfigurationError):
+        AppliveryClient(Settings(api_token=Secret(TOKEN), base_url=url))
+
+
+@pytest.mark.parametrize(
+    "url", ["https://api.example/v1@x", "https://api.example/?a=b@c", "https://api.example#@"]
+)
+def test_an_at_sign_outside_the_host_part_is_fine(url: str) -> None:
+    assert Settings.load(Config({"applivery:baseUrl": url}, "p").get, {}).base_url == url
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "nan", "inf", "soon"])
+@pytest.mark.parametrize("source", ["config", "environment"])
+def test_a_retry_budget_that_is_not_seconds_is_refused_naming_the_setting(
+    raw: str, source: str
+) -> None:
+    config = {"applivery:maxRetrySeconds": raw} if source == "config" else {}
+    env = {"APPLIVERY_MAX_RETRY_SECONDS": raw} if source == "environment" else {}
+    with pytest.raises(errors.ConfigurationError) as caught:
+        Settings.load(Config(config, "proj").get, env)
+    named = "applivery:maxRetrySeconds" if source == "config" else "APPLIVERY_MAX_RETRY_SECONDS"
+    assert str(caught.value).startswith(f"{named} must be a number of seconds above 0")
+
+
+# -- ids in the URL path ----------------------------------------------------------------------
+
+
+def client() -> AppliveryClient:
+    return AppliveryClient(Settings(api_token=Secret(TOKEN), base_url=BASE), max_attempts=1)
+
+
+CALLS: dict[str, Callable[[AppliveryClient, str, str], Any]] = {
+    "get": lambda c, org, pid: c.get_policy(org, pid),
+    "put": lambda c, org, pid: c.put_policy(org, pid, {"name": "x"}),
+    "list": lambda c, org, _pid: c.list_policies(org),
+}
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+@pytest.mark.parametrize(
+    "org",
+    [
+        "acme/../../_emulator",
+        "acme-corp\n",
+        "acme\x00corp",
+        "ac",
+        "acme corp",
+        "acme%2F..",
+        "x" * 300 + "/",
+        "",
+    ],
+)
+def test_an_organization_id_that_is_not_one_is_refused_before_any_request(
+    call: str, org: str
+) -> None:
+    with mocked() as router:
+        with pytest.raises(errors.ConfigurationError) as caught:
+            CALLS[call](client(), org, PID)
+        assert not router.calls, "no request may be sent"
+    message = str(caught.value)
+    assert "organization id" in message and repr(org)[:40] in message
+    one_sentence(message)
+    assert len(message) < 400
+
+
+@pytest.mark.parametrize("call", ["get", "put"])
+@pytest.mark.parametrize(
+    "policy_id",
+    [PID + "\n", "../../_emulator/counters", PID[:-1], PID + "0", PID[:-1] + "g", " " + PID[1:]],
+)
+def test_a_policy_id_that_is_not_one_is_refused_before_any_request(
+    call: str, policy_id: str
+) -> None:
+    with mocked() as router:
+        with pytest.raises(errors.ConfigurationError) as caught:
+            CALLS[call](client(), ORG, policy_id)
+        assert not router.calls, "no request may be sent"
+    message = str(caught.value)
+    assert "policy id" in message and repr(policy_id) in message
+    one_sentence(message)
+
+
+def test_an_import_id_leading_elsewhere_sends_nothing() -> None:
+    provider = AppleDevicePolicyProvider()
+    raw = {"applivery:apiToken": TOKEN, "applivery:baseUrl": BASE}
+    provider.configure(ConfigureRequest(Config(raw, "proj")))
+    with mocked() as router:
+        with pytest.raises(errors.ConfigurationError) as caught:
+            provider.read(f"acme/../../_emulator/organizations/acme/{PID}", {})
+        assert not router.calls
+    assert "organization id 'acme/../../_emulator/organizations/acme'" in str(caught.value)
+
+
+# -- what the server says ---------------------------------------------------------------------
+
+
+def failure(status: int, payload: Any) -> errors.AppliveryError:
+    with mocked() as router:
+        router.get(f"{BASE}{policy_path()}").respond(status, json=payload)
+        with pytest.raises(errors.AppliveryError) as caught:
+            client().get_policy(ORG, PID)
+    return caught.value
+
+
+@pytest.mark.parametrize(("status", "code"), [(400, 5086), (401, 4004), (403, 1), (409, 7)])
+def test_a_server_message_echoing_the_token_is_shown_without_it(status: int, code: int) -> None:
+    echo = f"bad request; headers: Authorization: Bearer {TOKEN}; x-debug={TOKEN}"
+    err = failure(status, error_envelope(code, echo))
+    for text in (str(err), repr(err)):
+        assert TOKEN not in text
+        assert "[redacted]" in text
+    assert "bad request; headers: Authorization: Bearer [redacted]" in str(err)
+
+
+def test_a_server_message_with_any_bearer_credential_is_redacted() -> None:
+    err = failure(400, error_envelope(1, "seen: authorization=Bearer someone-elses.token"))
+    assert "someone-elses" not in str(err) and "Bearer [redacted]" in str(err)
+
+
+def test_a_long_server_message_is_bounded() -> None:
+    err = failure(400, error_envelope(1, "A" * 100_000))
+    assert str(err).count("A") <= SERVER_TEXT_LIMIT
+    assert len(str(err)) < SERVER_TEXT_LIMIT + 200
+
+
+def test_control_characters_from_the_server_are_escaped() -> None:
+    err = failure(400, error_envelope(1, "red\x1b[31m\r\nFAKE: line\u202eevil"))
+    message = str(err)
+    assert "\x1b" not in message and "\n" not in message and "\u202e" not in message
+    assert "\\x1b[31m\\r\\nFAKE" in message and "\\u202e" in message
+
+
+@pytest.mark.parametrize("code", [float("inf"), float("nan"), 1e400, "4004", True, None])
+def test_an_odd_error_code_is_no_traceback(code: Any) -> None:
+    payload = {"status": False, "error": {"code": code, "message": "odd"}}
+    with mocked() as router:
+        # json.dumps writes Infinity and NaN, which the client's JSON parser reads back.
+        router.get(f"{BASE}{policy_path()}").respond(
+            400, content=json.dumps(payload).encode(), headers={"content-type": "application/json"}
+        )
+        with pytest.raises(errors.BadRequestError) as caught:
+            client().get_policy(ORG, PID)
+    assert "odd" in str(caught.value)
+
+
+def test_a_content_type_from_the_server_is_bounded_and_escaped() -> None:
+    with mocked() as router:
+        router.get(f"{BASE}{policy_path()}").respond(
+            200, content=b"<html>", headers={"content-type": "text/" + "x" * 500 + "\x1b"}
+        )
+        with pytest.raises(errors.InvalidResponseError) as caught:
+            client().get_policy(ORG, PID)
+    assert len(str(caught.value)) < 300 and "\x1b" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [
+        httpx.LocalProtocolError(f"Illegal header value b'Bearer {TOKEN}'"),
+        httpx.ConnectError(f"proxy refused CONNECT with Authorization: Bearer {TOKEN}"),
+        httpx.ReadError(f"reset while sending {TOKEN}"),
+        httpx.DecodingError(f"cannot decode body of request with {TOKEN}"),
+        httpx.UnsupportedProtocol(f"no protocol for {TOKEN}"),
+    ],
+)
+def test_no_httpx_exception_text_carries_the_token(raised: Exception, monkeypatch: Any) -> None:
+    monkeypatch.setattr("time.sleep", lambda _s: None)
+    with mocked() as router:
+        router.get(f"{BASE}{policy_path()}").mock(side_effect=raised)
+        with pytest.raises(errors.AppliveryError) as caught:
+            client().get_policy(ORG, PID)
+    err = caught.value
+    assert err.__cause__ is None and err.__suppress_context__
+    for text in (str(err), repr(err)):
+        assert TOKEN not in text
+    assert "applivery:baseUrl" in str(err)
+    one_sentence(str(err))
