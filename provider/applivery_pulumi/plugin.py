@@ -292,7 +292,10 @@ def _only_policies(type_: str) -> None:
 
 
 def _settings(args: Mapping[str, Any], variables: Mapping[str, str]) -> Settings:
-    """Settings from provider config (``apiToken``, ...), else the environment."""
+    """Settings from provider config (``apiToken``, ...), else the environment.
+
+    Unlike the dynamic provider's stack config, a token in provider config wins over
+    ``APPLIVERY_API_TOKEN``: each explicit provider stands for its own account."""
 
     def get(key: str) -> Any:
         name = key.split(":", 1)[1]  # applivery:apiToken -> apiToken
@@ -301,7 +304,7 @@ def _settings(args: Mapping[str, Any], variables: Mapping[str, str]) -> Settings
             value = variables.get(CONFIG_PREFIX + name)
         return None if value == UNKNOWN else value
 
-    return Settings.load(get)
+    return Settings.load(get, explicit=True)
 
 
 def _organization_problems(organization_id: str | None) -> list[tuple[str, str]]:

@@ -94,15 +94,21 @@ class Settings:
         cls,
         get: Callable[[str], Any] | None = None,
         environ: Mapping[str, str] | None = None,
+        *,
+        explicit: bool = False,
     ) -> Settings:
         """Stack config (``get`` is ``ConfigureRequest.config.get``), then the environment; for
-        the token, the environment first.  Raises ``ConfigurationError`` for a value it refuses."""
+        the token, the environment first.  Raises ``ConfigurationError`` for a value it refuses.
+
+        ``explicit``: ``get`` reads the properties of a provider the program declared (the
+        plugin's explicit providers, one per account): they win over the environment for every
+        setting, the token included, else two accounts could not hold two tokens."""
         env = os.environ if environ is None else environ
         found: dict[str, tuple[str, str] | None] = {}
         for attr, (key, var) in _KEYS.items():
             from_config = (_text(get(key)) if get is not None else None, key)
             from_env = (_text(env.get(var)), var)
-            first_env = attr in _ENVIRONMENT_FIRST
+            first_env = attr in _ENVIRONMENT_FIRST and not explicit
             order = (from_env, from_config) if first_env else (from_config, from_env)
             found[attr] = next(((v, where) for v, where in order if v), None)
         return cls(
