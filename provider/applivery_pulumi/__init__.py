@@ -24,13 +24,14 @@ __all__ = [
     "ScriptArgs",
 ]
 
-_HOME = {name: "resource" for name in __all__} | {"AppleDevicePolicyProvider": "provider"}
+_HOME = {name: "args" for name in __all__} | {
+    "AppleDevicePolicy": "resource",
+    "AppleDevicePolicyProvider": "provider",
+}
 
 if TYPE_CHECKING:
-    from .provider import AppleDevicePolicyProvider
-    from .resource import (
+    from .args import (
         AgentConfigurationArgs,
-        AppleDevicePolicy,
         AppleDevicePolicyArgs,
         ApplicationArgs,
         ApplicationScriptsArgs,
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
         PolicyFeaturesArgs,
         ScriptArgs,
     )
+    from .provider import AppleDevicePolicyProvider
+    from .resource import AppleDevicePolicy
 
 
 def __getattr__(name: str) -> Any:

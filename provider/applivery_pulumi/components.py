@@ -32,6 +32,7 @@ import pulumi
 from .policy_yaml import PLACEHOLDER as PLACEHOLDER
 from .policy_yaml import SUFFIXES as SUFFIXES
 from .policy_yaml import PolicyYamlError, read_yaml, unescape
+from .program import ProgramRun
 from .resource import AppleDevicePolicy
 from .values import UNKNOWN
 
@@ -97,7 +98,7 @@ def load_policy_file(
 
 def policy_from_data(path: Path, raw: Any, names: Iterable[str] = ()) -> PolicyFile:
     """Validate the data of the policy file ``path`` as the program would use it."""
-    from .provider import AppleDevicePolicyProvider
+    from .validate import problems as declaration_problems
 
     if not isinstance(raw, dict):
         raise PolicyFileError(
@@ -119,8 +120,7 @@ def policy_from_data(path: Path, raw: Any, names: Iterable[str] = ()) -> PolicyF
     probe = substitute(fields, dict.fromkeys(used, UNKNOWN))
     # Without organizationId the resource takes applivery:organizationId, checked at preview.
     probe.setdefault("organizationId", UNKNOWN)
-    checked = AppleDevicePolicyProvider().check({}, probe)
-    problems += [f"{path}: {f.property}: {f.reason}" for f in checked.failures]
+    problems += [f"{path}: {where}: {reason}" for where, reason in declaration_problems(probe)]
     if problems:
         raise PolicyFileError("\n".join(problems))
     return PolicyFile(path, path.stem, fields, bool(import_existing))
@@ -174,10 +174,12 @@ class PolicySet(pulumi.ComponentResource):
         super().__init__("applivery:index:PolicySet", name, None, opts)
         values = dict(values or {})
         self.policies: dict[str, AppleDevicePolicy] = {}
+        run = ProgramRun.current()
         for policy in load_policy_files(directory, values):
             fields = substitute(policy.fields, values)
             if policy.import_existing:
                 fields["importExisting"] = True
+            run.validated_elsewhere(f"{name}-{policy.key}")
             self.policies[policy.key] = AppleDevicePolicy(
                 f"{name}-{policy.key}", fields, pulumi.ResourceOptions(parent=self)
             )

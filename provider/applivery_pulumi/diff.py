@@ -4,7 +4,8 @@ Only what the user declared is compared: a key the user left out, at any depth, 
 and never shows as a change.  The per-list order rules are documented in ``model.py``; this module
 holds their implementation, keyed by the list's path in the policy (indexes left out).
 
-Both sides must already be plain (``values.plain``) and the stored side in the declared shape
+Both sides must already be plain (``values.plain``), the declared side canonical
+(``validate.canonical``: no read-only field) and the stored side in the declared shape
 (``normalize.document_to_state``): numbers as ints, ``segmentId`` as a number, profiles as ids.
 """
 
@@ -48,9 +49,6 @@ EXACT_MAPS: Final[frozenset[Path]] = frozenset(
     }
 )
 
-# Read-only values the service derives: never compared, never sent.
-IGNORED: Final[frozenset[Path]] = frozenset({("applications", "actionStatus")})
-
 
 def _same_scalar(a: Any, b: Any) -> bool:
     # bool is an int in Python: True must not equal 1 here.
@@ -76,8 +74,6 @@ def changed_paths(declared: Any, stored: Any, path: Path = (), shown: str = "") 
 
     An unknown declared value counts as a change: at preview it may turn out to be anything.
     """
-    if path in IGNORED:
-        return []
     if is_unknown(declared):
         return [shown]
     if path in EXACT_MAPS:
@@ -88,8 +84,6 @@ def changed_paths(declared: Any, stored: Any, path: Path = (), shown: str = "") 
         out: list[str] = []
         for key, value in declared.items():
             sub = (*path, key)
-            if sub in IGNORED:
-                continue
             if key not in stored:
                 out.append(_join(shown, key))
             else:
@@ -133,11 +127,7 @@ def project(stored: Any, declared: Any, path: Path = ()) -> Any:
     if is_unknown(declared) or path in EXACT_MAPS:
         return stored
     if isinstance(declared, dict) and isinstance(stored, dict):
-        return {
-            k: project(stored[k], v, (*path, k))
-            for k, v in declared.items()
-            if k in stored and (*path, k) not in IGNORED
-        }
+        return {k: project(stored[k], v, (*path, k)) for k, v in declared.items() if k in stored}
     if isinstance(declared, list) and isinstance(stored, list):
         key_of = UNORDERED_LISTS.get(path)
         if key_of is None:

@@ -34,6 +34,16 @@ ORGANIZATION_ID_RE: Final = re.compile(r"\A(?:[a-fA-F0-9]{24}|[a-zA-Z0-9\-]{3,})
 # Read-only fields the service derives; accepted in input, never sent, never compared.
 READ_ONLY_APPLICATION_FIELDS: Final = frozenset({"actionStatus"})
 
+# Which policy a resource manages.
+IDENTITY: Final = ("organizationId", "policyId")
+# What the resource declares besides the policy body: never sent, never a reason to update.
+OPTIONS: Final = ("restoreOnDelete", "importExisting")
+# Properties that are outputs only: declared by the resource so they exist as Outputs.
+OUTPUTS: Final = ("version", "createdAt", "updatedAt", "preAdoption")
+KNOWN: Final = frozenset({*IDENTITY, *OPTIONS, *BODY_FIELDS, *OUTPUTS})
+# The props of ``AppleDevicePolicy.get``: a read-only lookup, which keeps no pre-adoption record.
+LOOKUP: Final = "lookup"
+
 Loc = tuple[int | str, ...]
 
 

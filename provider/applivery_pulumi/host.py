@@ -41,8 +41,8 @@ from pulumi.runtime.proto import provider_pb2_grpc
 from . import orphan
 from .errors import AppliveryError
 from .provider import PolicyDiffResult
+from .values import PROVIDER_KEY
 
-PROVIDER_KEY: Final = "__provider"
 DEFAULT_THREADS: Final = 64
 T = TypeVar("T")
 

@@ -48,7 +48,6 @@ from .fields import ORGANIZATION_ID_RE as ORGANIZATION_ID_RE
 from .fields import READ_ONLY_APPLICATION_FIELDS as READ_ONLY_APPLICATION_FIELDS
 from .fields import Loc as Loc
 from .fields import field_path as field_path
-from .normalize import segment_id
 
 # The reference's patterns, as pydantic applies them: its (Rust) `$` is the end of the text.
 HEX24: Final = r"^[a-fA-F0-9]{24}$"
@@ -70,13 +69,6 @@ def _rfc3339(value: str) -> str:
     except ValueError:
         raise ValueError("must be an RFC 3339 date-time such as 2026-02-13T14:30:00Z") from None
     return value
-
-
-def _segment_id(value: Any) -> Any:
-    # The reference's own example sends "1" where the schema says number: accept digit strings.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return segment_id(value)
 
 
 def _not_bool(value: Any) -> Any:
@@ -212,7 +204,7 @@ class PolicyBody(_Body):
     """Files the agent places on devices; order is ignored."""
     agentConfiguration: AgentConfiguration | None = None
     """The Applivery agent's settings; declared as a whole (flags left out get the defaults)."""
-    segmentId: Annotated[StrictInt, Field(ge=0), BeforeValidator(_segment_id)] | None = None
+    segmentId: Annotated[StrictInt, Field(ge=0)] | None = None
     """The segment the policy applies to."""
     exposeToChildren: StrictBool | None = None
     """Whether child segments inherit the policy."""

@@ -20,7 +20,8 @@ from typing import Any, Final
 
 import pulumi
 
-from .resource import AppleDevicePolicyArgs, PolicyOutputs, _sole_owner, policy_props
+from .program import ProgramRun
+from .resource import AppleDevicePolicyArgs, PolicyOutputs, policy_props
 
 PACKAGE: Final = "applivery"
 # The tokens of schema.py, repeated so that a program does not import the models.
@@ -69,9 +70,12 @@ class AppleDevicePolicy(PolicyOutputs, pulumi.CustomResource):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        props = policy_props(resource_name, args, kwargs)
-        # Two resources of one program on the same policy would overwrite each other.
-        props["policyId"] = _sole_owner(resource_name, props["organizationId"], props["policyId"])
+        props = policy_props(args, kwargs)
+        # Two resources of one program on the same policy would overwrite each other.  (Inputs
+        # are the plugin's to check: the organization may come from an explicit provider.)
+        props["policyId"] = ProgramRun.current().sole_owner(
+            resource_name, props["organizationId"], props["policyId"]
+        )
         super().__init__(RESOURCE, resource_name, props, opts)
 
 

@@ -71,7 +71,7 @@ from pulumi.provider.experimental.server import ProviderServicer
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from . import errors
+from . import errors, validate
 from . import provider as provider_module
 from .host import threads
 from .orphan import GRACE_SECONDS, engine_gone
@@ -262,7 +262,7 @@ class AppliveryProvider(Provider):
         identity = {k: args[k] for k in IDENTITY if k in args}
         if "organizationId" not in identity and self.policies.settings.organization_id:
             identity["organizationId"] = self.policies.settings.organization_id
-        failures += [_failure(p, r) for p, r in self.policies.validate(identity)]
+        failures += [_failure(p, r) for p, r in validate.problems(identity)]
         if failures:
             return InvokeResponse(failures=failures)
         where = f"{identity['organizationId']}/{identity['policyId']}"
@@ -310,9 +310,7 @@ def _settings(args: Mapping[str, Any], variables: Mapping[str, str]) -> Settings
 def _organization_problems(organization_id: str | None) -> list[tuple[str, str]]:
     if organization_id is None:
         return []
-    from .model import PolicyIdentity, problems
-
-    found = problems(PolicyIdentity, {"organizationId": organization_id, "policyId": "0" * 24})
+    found = validate.problems({"organizationId": organization_id, "policyId": "0" * 24})
     return [(path, reason) for path, reason in found if path == "organizationId"]
 
 

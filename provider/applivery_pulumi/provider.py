@@ -39,7 +39,7 @@ import json
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
 from pulumi.dynamic import (
@@ -53,24 +53,20 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import errors
-from .diff import changed_paths, duplicate_keys, project
-from .fields import BODY_FIELDS, field_path
-from .normalize import document_to_state, metadata, segment_id
+from . import errors, validate
+from .diff import changed_paths, project
+from .fields import IDENTITY as IDENTITY
+from .fields import LOOKUP as LOOKUP
+from .fields import OPTIONS as OPTIONS
+from .fields import OUTPUTS as OUTPUTS
+from .normalize import document_to_state, metadata
 from .settings import Settings
+from .validate import printable as printable
 from .values import is_unknown, plain
 
 if TYPE_CHECKING:
     from .client import AppliveryClient
 
-IDENTITY: Final = ("organizationId", "policyId")
-# What the resource declares besides the policy body: never sent, never a reason to update.
-OPTIONS: Final = ("restoreOnDelete", "importExisting")
-# Properties that are outputs only: declared by the resource so they exist as Outputs.
-OUTPUTS: Final = ("version", "createdAt", "updatedAt", "preAdoption")
-KNOWN: Final = frozenset({*IDENTITY, *OPTIONS, *BODY_FIELDS, *OUTPUTS})
-# The props of ``AppleDevicePolicy.get``: a read-only lookup, which keeps no pre-adoption record.
-LOOKUP: Final = "lookup"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -121,14 +117,6 @@ class PolicyDiffResult(DiffResult):
         return sorted({_top_level(path) for path in self.paths})
 
 
-def _body(inputs: dict[str, Any]) -> dict[str, Any]:
-    body: dict[str, Any] = {k: inputs[k] for k in BODY_FIELDS if k in inputs}
-    # A declared "1" (the reference's own example) is the number the service stores.
-    if "segmentId" in body:
-        body["segmentId"] = segment_id(body["segmentId"])
-    return body
-
-
 def _top_level(path: str) -> str:
     return path.split(".", 1)[0].split("[", 1)[0]
 
@@ -156,45 +144,6 @@ def _shown(value: Any, limit: int = 160) -> str:
         return "(not set)"
     text = json.dumps(value, sort_keys=True, default=str)  # escapes control characters
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _unknown_at(data: Any, loc: tuple[int | str, ...]) -> bool:
-    current = data
-    for part in loc:
-        if is_unknown(current):
-            return True
-        inside_dict = isinstance(current, dict) and part in current
-        inside_list = (
-            isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
-        )
-        if not (inside_dict or inside_list):
-            return False
-        current = current[part]
-    return is_unknown(current)
-
-
-def printable(text: str) -> str:
-    """``text`` with what UTF-8 cannot carry (lone surrogates) escaped, fit for any message."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _not_unicode(value: Any, loc: tuple[int | str, ...] = ()) -> Iterator[tuple[str, str]]:
-    """Strings (values or keys) that are not valid Unicode: gRPC, JSON and the API refuse them."""
-    reason = (
-        "is not valid Unicode text: it holds a lone surrogate (U+D800..U+DFFF), which cannot "
-        "be sent"
-    )
-    if isinstance(value, str):
-        if printable(value) != value:
-            yield printable(field_path(loc)) or "(value)", reason
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str) and printable(key) != key:
-                yield printable(field_path((*loc, key))), "the key " + reason
-            yield from _not_unicode(item, (*loc, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _not_unicode(item, (*loc, i))
 
 
 def _check_restorable(old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -286,56 +235,20 @@ class AppleDevicePolicyProvider(ResourceProvider):
 
     @short_errors
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        inputs = plain(news)
+        # Canonical, so that a refresh that finds no drift returns exactly these (see read).
+        inputs, read_only = validate.canonical(plain(news))
         if "organizationId" not in inputs and self.settings.organization_id:
             inputs["organizationId"] = self.settings.organization_id
-        if "segmentId" in inputs:
-            # Kept as the service stores it, so that a refresh that finds no drift returns
-            # exactly these inputs (see read).
-            inputs["segmentId"] = segment_id(inputs["segmentId"])
-        apps = inputs.get("applications")
-        for i, app in enumerate(apps if isinstance(apps, list) else []):
-            if isinstance(app, dict) and "actionStatus" in app:
-                _warn(
-                    f"applications[{i}].actionStatus is read-only (the service derives it from "
-                    "`action`): it is ignored and never sent"
-                )
-                del app["actionStatus"]
+        # An AppleDevicePolicy program warns and takes them out itself; other programs (the
+        # plugin's) are told here.
+        for path in read_only:
+            _warn(validate.read_only_warning(path))
         if olds and inputs == plain(olds):
             # Unchanged since this check last passed them (the engine's olds are the checked
             # inputs in state), and the program has validated the declaration again: a no-op
             # preview or up never loads the models.
             return CheckResult(inputs, [])
-        return CheckResult(inputs, [CheckFailure(p, r) for p, r in self.validate(inputs)])
-
-    def validate(self, inputs: dict[str, Any]) -> list[tuple[str, str]]:
-        """Every problem of the (plain) inputs as ``(field path, reason)``; unknowns pass."""
-        # The pydantic models load on first use: refresh and destroy never build them.
-        from .model import PolicyBody, PolicyIdentity, problems
-
-        def skip(loc: tuple[int | str, ...]) -> bool:
-            return _unknown_at(inputs, loc)
-
-        found: list[tuple[str, str]] = []
-        for key in inputs:
-            if key not in KNOWN:
-                found.append(
-                    (key, "unknown property; allowed: " + ", ".join(sorted(KNOWN - set(OUTPUTS))))
-                )
-        identity = {k: inputs[k] for k in (*IDENTITY, *OPTIONS) if k in inputs}
-        for path, reason in problems(PolicyIdentity, identity, skip):
-            if path == "organizationId" and reason == "required field is missing":
-                reason = (
-                    "required: set organization_id on the resource, or the stack config "
-                    "applivery:organizationId (or APPLIVERY_ORGANIZATION_ID)"
-                )
-            found.append((path, reason))
-        body = _body(inputs)
-        found.extend(problems(PolicyBody, body, lambda loc: _unknown_at(body, loc)))
-        found.extend(duplicate_keys(body))
-        named = {path for path, _ in found}
-        found.extend(p for p in _not_unicode(inputs) if p[0] not in named)
-        return found
+        return CheckResult(inputs, [CheckFailure(p, r) for p, r in validate.problems(inputs)])
 
     # -- diff ------------------------------------------------------------------------------------
 
@@ -346,7 +259,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
         replaces = [
             k for k in IDENTITY if k in new and not is_unknown(new[k]) and new[k] != old.get(k)
         ]
-        paths = changed_paths(_body(new), _body(old))
+        paths = changed_paths(validate.body(new), validate.body(old))
         paths += [k for k in IDENTITY if is_unknown(new.get(k))]
         if bool(new.get("restoreOnDelete")) != bool(old.get("restoreOnDelete")):
             paths.append("restoreOnDelete")
@@ -366,7 +279,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
         if inputs.get("restoreOnDelete"):
             pre_adoption = document_to_state(client.get_policy(org, policy_id))
             self._warn_flags_not_restorable(pre_adoption, policy_id)
-        declared = _body(inputs)
+        declared = validate.body(inputs)
         after = client.put_policy(org, policy_id, self._wire(declared))
         outs = self._outs(inputs, after, declared, sent=declared)
         if pre_adoption is not None:
@@ -377,7 +290,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
         """Adopt a policy that already is as declared: one GET, no write, or a refusal."""
         org, policy_id = inputs["organizationId"], inputs["policyId"]
         document = self._client().get_policy(org, policy_id)
-        declared = _body(inputs)
+        declared = validate.body(inputs)
         stored = document_to_state(document, declared, names=declared)
         projected: dict[str, Any] = project(stored, declared)
         differing = changed_paths(declared, stored)
@@ -419,8 +332,8 @@ class AppleDevicePolicyProvider(ResourceProvider):
         old, inputs = plain(olds), plain(news)
         _check_restorable(old, inputs)  # restoreOnDelete may have been unknown at preview
         org, policy_id = inputs["organizationId"], inputs["policyId"]
-        declared = _body(inputs)
-        differing = {_top_level(p) for p in changed_paths(declared, _body(old))}
+        declared = validate.body(inputs)
+        differing = {_top_level(p) for p in changed_paths(declared, validate.body(old))}
         sent = {k: v for k, v in declared.items() if k in differing}
         if sent:
             after = self._client().put_policy(org, policy_id, self._wire(sent))
@@ -428,7 +341,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
         else:
             outs = (
                 self._identity(inputs)
-                | _body(old)
+                | validate.body(old)
                 | {k: old[k] for k in ("version", "createdAt", "updatedAt") if k in old}
             )
         if "preAdoption" in old:
@@ -462,7 +375,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
             if not lookup:
                 outs["preAdoption"] = stored
             return ReadResult(policy_id, outs, identity | stored)
-        declared = _body(known)
+        declared = validate.body(known)
         stored = document_to_state(document, declared, names=declared)
         projected: dict[str, Any] = project(stored, declared)
         outs = identity | projected | metadata(document)
@@ -484,11 +397,13 @@ class AppleDevicePolicyProvider(ResourceProvider):
         if not state.get("restoreOnDelete"):
             return
         snapshot = state.get("preAdoption")
-        if not isinstance(snapshot, dict) or not _body(snapshot):
+        if not isinstance(snapshot, dict) or not validate.body(snapshot):
             _warn(f"policy {state.get('policyId')}: no pre-adoption configuration to restore")
             return
         try:
-            self._client().put_policy(state["organizationId"], state["policyId"], _body(snapshot))
+            self._client().put_policy(
+                state["organizationId"], state["policyId"], validate.body(snapshot)
+            )
         except errors.NotFoundError:
             return  # gone already: nothing to restore
 
@@ -517,8 +432,6 @@ class AppleDevicePolicyProvider(ResourceProvider):
         body = PolicyBody.model_validate(declared)
         wire: dict[str, Any]
         wire = body.model_dump(by_alias=True, exclude_unset=True, mode="json")
-        for app in wire.get("applications") or []:
-            app.pop("actionStatus", None)
         return wire
 
     def _outs(

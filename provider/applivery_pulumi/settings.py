@@ -103,20 +103,39 @@ class Settings:
         ``explicit``: ``get`` reads the properties of a provider the program declared (the
         plugin's explicit providers, one per account): they win over the environment for every
         setting, the token included, else two accounts could not hold two tokens."""
-        env = os.environ if environ is None else environ
-        found: dict[str, tuple[str, str] | None] = {}
-        for attr, (key, var) in _KEYS.items():
-            from_config = (_text(get(key)) if get is not None else None, key)
-            from_env = (_text(env.get(var)), var)
-            first_env = attr in _ENVIRONMENT_FIRST and not explicit
-            order = (from_env, from_config) if first_env else (from_config, from_env)
-            found[attr] = next(((v, where) for v, where in order if v), None)
+        found = {attr: _find(attr, get, environ, explicit=explicit) for attr in _KEYS}
         return cls(
             api_token=_token(found["api_token"]),
             base_url=_base_url(found["base_url"]),
             organization_id=found["organization_id"][0] if found["organization_id"] else None,
             max_retry_seconds=_seconds(found["max_retry_seconds"]),
         )
+
+
+def _find(
+    attr: str,
+    get: Callable[[str], Any] | None,
+    environ: Mapping[str, str] | None,
+    *,
+    explicit: bool = False,
+) -> tuple[str, str] | None:
+    """``(value, where it came from)`` of one setting, or None when it is set nowhere."""
+    key, var = _KEYS[attr]
+    env = os.environ if environ is None else environ
+    from_config = (_text(get(key)) if get is not None else None, key)
+    from_env = (_text(env.get(var)), var)
+    first_env = attr in _ENVIRONMENT_FIRST and not explicit
+    order = (from_env, from_config) if first_env else (from_config, from_env)
+    return next(((v, where) for v, where in order if v), None)
+
+
+def default_organization(
+    get: Callable[[str], Any] | None = None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The organization of a resource that names none, as ``Settings.load`` finds it (the
+    program asks this alone: it must not load, or refuse, a token it never uses)."""
+    found = _find("organization_id", get, environ)
+    return found[0] if found else None
 
 
 def _text(value: Any) -> str | None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pulumi.output import Unknown
 
+from applivery_pulumi import validate
 from applivery_pulumi.values import UNKNOWN
 
 from .unit_support import (
@@ -517,7 +518,7 @@ def test_inputs_unchanged_since_the_last_check_are_not_validated_again(
     news = engine_props(props(name="Kiosk", segmentId=2.0, applications=[app(managed=True)]))
     olds = provider.check({}, news).inputs  # what the engine keeps as the inputs in state
     validated: list[Any] = []
-    monkeypatch.setattr(provider, "validate", lambda inputs: validated.append(inputs) or [])
+    monkeypatch.setattr(validate, "problems", lambda inputs: validated.append(inputs) or [])
     assert provider.check(olds, dict(news, __provider=SERIALIZED_PROVIDER)).inputs == olds
     assert validated == []  # a no-op preview or up loads no model
     provider.check(olds, engine_props(props(name="Renamed", segmentId=2)))

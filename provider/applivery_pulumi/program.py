@@ -1,0 +1,176 @@
+"""What a program checks of its ``AppleDevicePolicy`` declarations, before the engine sees them.
+
+The provider's check (in the provider process) validates every resource the engine registers,
+but the engine stops at the first resource whose check fails.  So the program validates what it
+already knows, with the same rules (``validate.py``), and reports every problem of every resource
+at once; values that are Outputs are left to the provider's check.  Each declaration is validated
+once per run: a ``PolicySet`` validates its files (naming each file) and its resources are not
+validated again.
+
+Two resources that manage the same policy would overwrite each other on every `pulumi up`, and
+the engine cannot tell (each has its own URN).  So the program also keeps the policies its
+resources claim.  Known identities are claimed when the resource is declared, that is before the
+program yields to the event loop, so every declaration of the program is in the registry before
+any resource is registered with the engine; identities that are Outputs are claimed when their
+values are known.
+
+What one program run has seen lives in one :class:`ProgramRun`, tied to the engine connection (a
+new run, or a new set of unit-test mocks, starts afresh).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import pulumi
+from pulumi.runtime.settings import get_monitor
+
+from . import validate
+from .settings import default_organization
+from .validate import printable
+from .values import UNKNOWN, plain
+
+Key = tuple[str | None, str]
+
+
+@dataclass
+class ProgramRun:
+    """The declarations of one program run: sources, claimed policies, rejected resources."""
+
+    monitor: object
+    validated: set[str] = field(default_factory=set)
+    owners: dict[Key, list[str]] = field(default_factory=dict)
+    reported: set[Key] = field(default_factory=set)
+    rejected: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def current(cls) -> ProgramRun:
+        monitor = get_monitor()
+        with _RUN_LOCK:
+            if not _RUN or _RUN[0].monitor is not monitor:
+                _RUN[:] = [cls(monitor)]
+            return _RUN[0]
+
+    def validated_elsewhere(self, resource_name: str) -> None:
+        """``resource_name``'s declaration was validated already (``PolicySet``: its file, with
+        the file's name in every message); its check does not validate it again."""
+        self.validated.add(resource_name)
+
+    # -- inputs ----------------------------------------------------------------------------------
+
+    def checked(self, resource_name: str, props: dict[str, Any]) -> dict[str, Any]:
+        """``props`` to register: read-only fields out (one warning each), the policy id an Output
+        that fails on a duplicate, or, for an invalid declaration, properties that fail its
+        registration (every problem is logged first, named by resource and field path)."""
+        apps = props.get("applications")
+        if isinstance(apps, list) and any(isinstance(app, dict) for app in apps):
+            # Read-only fields go now, warned about once: the provider never sees them.
+            kept, removed = validate.canonical({"applications": apps})
+            for path in removed:
+                pulumi.log.warn(printable(f"{resource_name}: {validate.read_only_warning(path)}"))
+            props = props | {"applications": kept["applications"]}
+        org = props.get("organizationId")
+        if org is None:
+            org = default_organization(pulumi.Config("applivery").get)
+        probe = plain(_known_now(props))
+        if "organizationId" not in probe and org is not None:
+            probe["organizationId"] = _known_now(org)
+        found = [] if resource_name in self.validated else validate.problems(probe)
+        if found:
+            for path, reason in found:
+                message = f"AppleDevicePolicy {resource_name!r}: {path}: {reason}"
+                pulumi.log.error(printable(message))
+            # Nothing of an invalid resource goes to the engine (a value gRPC cannot carry would
+            # fail there with a traceback): its registration fails with one message instead.
+            return {"policyId": self._rejected(resource_name)} | {
+                k: None for k in props if k != "policyId"
+            }
+        # The policy id reaches the engine only once no other resource of the program claims
+        # the same policy: a duplicate fails both before anything is sent.
+        return props | {"policyId": self.sole_owner(resource_name, org, props["policyId"])}
+
+    def _rejected(self, resource_name: str) -> pulumi.Output[Any]:
+        """An Output that fails the registration of an invalid resource, naming all of them."""
+        with self.lock:
+            self.rejected.append(resource_name)
+
+        def fail(_: Any) -> Any:
+            with self.lock:
+                names = list(self.rejected)
+            shown = ", ".join(repr(n) for n in names[:5])
+            if len(names) > 5:
+                shown += f" and {len(names) - 5} more"
+            raise pulumi.RunError(
+                f"{len(names)} AppleDevicePolicy resource(s) have invalid inputs ({shown}), each "
+                "problem named above with its field path: fix them; nothing was sent to Applivery"
+            )
+
+        return pulumi.Output.from_input(resource_name).apply(fail)
+
+    # -- one resource per policy -----------------------------------------------------------------
+
+    def _claim(self, key: Key, resource_name: str) -> None:
+        with self.lock:
+            names = self.owners.setdefault(key, [])
+            if resource_name not in names:
+                names.append(resource_name)
+
+    def _check_sole_owner(self, key: Key, resource_name: str) -> None:
+        with self.lock:
+            names = list(self.owners.get(key, [resource_name]))
+            if len(names) < 2:
+                return
+            first = key not in self.reported
+            self.reported.add(key)
+            shared = sum(1 for owners in self.owners.values() if len(owners) > 1)
+        if first:
+            # Logged once per policy (the program stops at the first error it raises, so a
+            # raised message alone would show one duplicate at a time).
+            org, policy_id = key
+            where = f" of organization {org}" if org else ""
+            listed = ", ".join(repr(n) for n in names)
+            pulumi.log.error(
+                printable(
+                    f"AppleDevicePolicy resources {listed} all manage policy {policy_id}{where}: "
+                    "a policy is managed by one resource only (else each `pulumi up` overwrites "
+                    "the other's configuration); keep one of them"
+                )
+            )
+        raise pulumi.RunError(
+            f"{shared} {'policy is' if shared == 1 else 'policies are'} declared by more than one "
+            "AppleDevicePolicy resource, each named above: keep one resource per policy"
+        )
+
+    def sole_owner(self, resource_name: str, org: Any, policy_id: Any) -> pulumi.Output[Any]:
+        """``policy_id`` as an Output that fails when another resource claims the same policy."""
+        # Policy ids are hexadecimal object ids: the service does not tell 'ABC' from 'abc'.
+        if isinstance(org, str | None) and isinstance(policy_id, str):
+            self._claim((org, policy_id.lower()), resource_name)
+
+        def check(values: list[Any]) -> Any:
+            known_org, known_id = values
+            if isinstance(known_org, str | None) and isinstance(known_id, str):
+                key = (known_org, known_id.lower())
+                self._claim(key, resource_name)
+                self._check_sole_owner(key, resource_name)
+            return known_id
+
+        return pulumi.Output.all(org, policy_id).apply(check)
+
+
+_RUN: list[ProgramRun] = []
+_RUN_LOCK: Final = threading.Lock()
+
+
+def _known_now(value: Any) -> Any:
+    """``value`` with what the program does not know yet (Outputs, awaitables) as unknown."""
+    if isinstance(value, dict):
+        return {k: _known_now(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_known_now(v) for v in value]
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    return UNKNOWN

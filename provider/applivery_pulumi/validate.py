@@ -1,0 +1,136 @@
+"""One home for what a declaration may hold and what it declares.
+
+Every caller goes through here: the program (``program.py``, for ``AppleDevicePolicy`` and
+``PolicySet``), the provider's ``check`` and the provider plugin.
+
+* :func:`canonical` — a declaration as the provider keeps it: ``segmentId`` as the number the
+  service stores (``"1"`` is the reference's own spelling), read-only fields removed (they are
+  returned apart, for one warning each);
+* :func:`body` — the PUT body a declaration declares: its body fields, canonical;
+* :func:`problems` — every problem, as ``(field path, reason)``; values not known yet pass.
+
+The pydantic models load only in :func:`problems`: a refresh or a destroy never builds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .diff import duplicate_keys
+from .fields import (
+    BODY_FIELDS,
+    IDENTITY,
+    KNOWN,
+    OPTIONS,
+    OUTPUTS,
+    READ_ONLY_APPLICATION_FIELDS,
+    Loc,
+    field_path,
+)
+from .normalize import segment_id
+from .values import is_unknown
+
+ORGANIZATION_REQUIRED = (
+    "required: set organization_id on the resource, or the stack config "
+    "applivery:organizationId (or APPLIVERY_ORGANIZATION_ID)"
+)
+
+
+def canonical(inputs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``inputs`` (plain values) as kept and compared, and the read-only paths taken out."""
+    out = dict(inputs)
+    if "segmentId" in out:
+        out["segmentId"] = segment_id(out["segmentId"])
+    removed: list[str] = []
+    apps = out.get("applications")
+    if isinstance(apps, list) and any(
+        isinstance(app, dict) and READ_ONLY_APPLICATION_FIELDS & app.keys() for app in apps
+    ):
+        kept = []
+        for i, app in enumerate(apps):
+            if isinstance(app, dict):
+                removed += [
+                    f"applications[{i}].{name}"
+                    for name in sorted(READ_ONLY_APPLICATION_FIELDS & app.keys())
+                ]
+                app = {k: v for k, v in app.items() if k not in READ_ONLY_APPLICATION_FIELDS}
+            kept.append(app)
+        out["applications"] = kept
+    return out, removed
+
+
+def read_only_warning(path: str) -> str:
+    return (
+        f"{path} is read-only (the service derives it from `action`): it is ignored and never sent"
+    )
+
+
+def body(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The body fields of a declaration (canonical: ``segmentId`` a number, no read-only field)."""
+    found: dict[str, Any] = {k: inputs[k] for k in BODY_FIELDS if k in inputs}
+    return canonical(found)[0]
+
+
+def printable(text: str) -> str:
+    """``text`` with what UTF-8 cannot carry (lone surrogates) escaped, fit for any message."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def problems(inputs: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every problem of one declaration (plain values, canonical or not), unknowns passing."""
+    from .model import PolicyBody, PolicyIdentity
+    from .model import problems as model_problems
+
+    inputs = canonical(inputs)[0]
+    found: list[tuple[str, str]] = []
+    allowed = ", ".join(sorted(KNOWN - set(OUTPUTS)))
+    found += [(key, f"unknown property; allowed: {allowed}") for key in inputs if key not in KNOWN]
+    identity = {k: inputs[k] for k in (*IDENTITY, *OPTIONS) if k in inputs}
+    for path, reason in model_problems(PolicyIdentity, identity, _unknown_in(identity)):
+        if path == "organizationId" and reason == "required field is missing":
+            reason = ORGANIZATION_REQUIRED
+        found.append((path, reason))
+    declared = body(inputs)
+    found += model_problems(PolicyBody, declared, _unknown_in(declared))
+    found += duplicate_keys(declared)
+    named = {path for path, _ in found}
+    found += [p for p in _not_unicode(inputs) if p[0] not in named]
+    return found
+
+
+def _unknown_in(data: Any) -> Any:
+    def unknown_at(loc: Loc) -> bool:
+        current = data
+        for part in loc:
+            if is_unknown(current):
+                return True
+            inside_dict = isinstance(current, dict) and part in current
+            inside_list = (
+                isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+            )
+            if not (inside_dict or inside_list):
+                return False
+            current = current[part]
+        return is_unknown(current)
+
+    return unknown_at
+
+
+def _not_unicode(value: Any, loc: Loc = ()) -> Iterator[tuple[str, str]]:
+    """Strings (values or keys) that are not valid Unicode: gRPC, JSON and the API refuse them."""
+    reason = (
+        "is not valid Unicode text: it holds a lone surrogate (U+D800..U+DFFF), which cannot "
+        "be sent"
+    )
+    if isinstance(value, str):
+        if printable(value) != value:
+            yield printable(field_path(loc)) or "(value)", reason
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and printable(key) != key:
+                yield printable(field_path((*loc, key))), "the key " + reason
+            yield from _not_unicode(item, (*loc, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _not_unicode(item, (*loc, i))
