@@ -74,7 +74,7 @@ class ProgramRun:
             props = props | {"applications": kept["applications"]}
         org = props.get("organizationId")
         if org is None:
-            org = default_organization(pulumi.Config("applivery").get)
+            org = default_organization(_stack_config)
         probe = plain(_known_now(props))
         if "organizationId" not in probe and org is not None:
             probe["organizationId"] = _known_now(org)
@@ -163,6 +163,12 @@ class ProgramRun:
 
 _RUN: list[ProgramRun] = []
 _RUN_LOCK: Final = threading.Lock()
+
+
+def _stack_config(key: str) -> str | None:
+    """The stack config value of ``namespace:name`` (the keys settings.py names)."""
+    namespace, name = key.split(":", 1)
+    return pulumi.Config(namespace).get(name)
 
 
 def _known_now(value: Any) -> Any:
