@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.emulator_harness import REPO, Emulator
+from harness.emulator import REPO, Emulator
 
 from .stacks import declared, seed_document
 

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.emulator_harness import Emulator
+from harness.emulator import Emulator
 
 from .run import OPERATIONS, changed_count, one
 from .stacks import Stack, declaration, seed_document

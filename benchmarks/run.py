@@ -27,7 +27,7 @@ from typing import Any
 
 import psutil
 
-from tests.emulator_harness import REPO, Emulator
+from harness.emulator import REPO, Emulator
 
 from .stacks import Stack, declaration, seed_document
 

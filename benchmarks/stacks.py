@@ -24,8 +24,8 @@ from typing import Any
 
 import psutil
 
-from tests.emulator_harness import REPO, Emulator
-from tests.pulumi_harness import VENV, engine_env
+from harness.emulator import REPO, Emulator
+from harness.project import VENV, engine_env
 
 PROGRAMS = {
     "ours": """

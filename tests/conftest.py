@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator_harness import Emulator, start_emulator
+from harness.emulator import Emulator, start_emulator
 
 
 @pytest.fixture

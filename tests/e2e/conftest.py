@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import pulumi_harness
-from tests.emulator_harness import Emulator, new_object_id, start_emulator
+from harness import project as pulumi_harness
+from harness.emulator import Emulator, new_object_id, start_emulator
 
 
 @pytest.fixture(autouse=True, params=sorted(pulumi_harness.LAUNCHERS))

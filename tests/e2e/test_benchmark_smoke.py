@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator_harness import REPO
+from harness.emulator import REPO
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from applivery_pulumi.components import load_policy_files, substitute
-from tests.emulator_harness import Emulator
+from harness.emulator import Emulator
 
 pytestmark = pytest.mark.e2e
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.emulator_harness import Emulator
-from tests.pulumi_harness import PulumiProject, assert_short_error
+from harness.emulator import Emulator
+from harness.project import PulumiProject, assert_short_error
 
 pytestmark = pytest.mark.e2e
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
+from harness.emulator import REPO, Emulator, new_object_id, start_emulator
+from harness.project import PulumiProject
 from tests.e2e.test_lifecycle import PROFILE_A, PROFILE_B
-from tests.emulator_harness import REPO, Emulator, new_object_id, start_emulator
-from tests.pulumi_harness import PulumiProject
 
 pytestmark = pytest.mark.e2e
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.emulator import Emulator
+from harness.project import PulumiProject, assert_short_error
 from tests.e2e.test_lifecycle import declared, project_for
-from tests.emulator_harness import Emulator
-from tests.pulumi_harness import PulumiProject, assert_short_error
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator_harness import REPO, new_object_id
+from harness.emulator import REPO, new_object_id
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator_harness import Emulator
-from tests.pulumi_harness import PulumiProject
+from harness.emulator import Emulator
+from harness.project import PulumiProject
 
 pytestmark = pytest.mark.e2e
 

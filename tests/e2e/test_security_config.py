@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.emulator_harness import Emulator, new_object_id
-from tests.pulumi_harness import PulumiProject
+from harness.emulator import Emulator, new_object_id
+from harness.project import PulumiProject
 
 pytestmark = pytest.mark.e2e
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.emulator_harness import Emulator, new_object_id, start_emulator
-from tests.pulumi_harness import PulumiProject
+from harness.emulator import Emulator, new_object_id, start_emulator
+from harness.project import PulumiProject
 
 pytestmark = pytest.mark.e2e
 

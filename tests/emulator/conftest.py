@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.emulator_harness import Emulator, start_emulator
+from harness.emulator import Emulator, start_emulator
 
 
 @pytest.fixture(scope="session")

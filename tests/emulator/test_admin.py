@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.emulator_harness import Emulator, EmulatorError, new_object_id
+from harness.emulator import Emulator, EmulatorError, new_object_id
 
 ONE = "/v1/organizations/{organizationId}/mdm/apple/enterprise/policies/{admPolicyId}"
 MANY = "/v1/organizations/{organizationId}/mdm/apple/enterprise/policies"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.emulator_harness import Emulator, new_object_id
+from harness.emulator import Emulator, new_object_id
 
 MISSING_ID = "0123456789abcdef01234567"
 

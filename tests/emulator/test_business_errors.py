@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.emulator_harness import Emulator
+from harness.emulator import Emulator
 
 UNKNOWN_PROFILE = "bbbbbbbbbbbbbbbbbbbbbbbb"
 

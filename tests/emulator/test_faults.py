@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from tests.emulator_harness import Emulator, EmulatorError
+from harness.emulator import Emulator, EmulatorError
 
 
 def statuses(emu: Emulator, policy_id: str, n: int) -> list[int]:

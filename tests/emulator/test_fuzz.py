@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.emulator_harness import Emulator
+from harness.emulator import Emulator
 
 FIELDS = [
     "name",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from applivery_emulator.models import is_object_id, is_organization_id
-from tests.emulator_harness import Emulator
+from harness.emulator import Emulator
 
 PID = "698f41b2457fafa13d088793"
 

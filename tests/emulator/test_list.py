@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.emulator_harness import Emulator
+from harness.emulator import Emulator
 
 
 def page(emu: Emulator, **params: Any) -> dict[str, Any]:

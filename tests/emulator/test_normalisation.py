@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.emulator_harness import Emulator
+from harness.emulator import Emulator
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 APP_A = "698f42e5457fafa13d088794"

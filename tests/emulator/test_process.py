@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.emulator_harness import EMULATOR_SRC, REPO, Emulator, start_emulator
+from harness.emulator import EMULATOR_SRC, REPO, Emulator, start_emulator
 
 EXAMPLE_SEED = REPO / "emulator" / "examples" / "seed.yaml"
 

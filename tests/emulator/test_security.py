@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.emulator_harness import EMULATOR_SRC, Emulator, start_emulator
+from harness.emulator import EMULATOR_SRC, Emulator, start_emulator
 
 POLICIES = "/v1/organizations/acme-corp/mdm/apple/enterprise/policies"
 

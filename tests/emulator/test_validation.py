@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.emulator_harness import Emulator
+from harness.emulator import Emulator
 
 APP = "698f42e5457fafa13d088794"
 

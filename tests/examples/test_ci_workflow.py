@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator_harness import REPO
+from harness.emulator import REPO
 from tests.examples.runner import Runner, Step, Workflow, holds
 
 WORKFLOW = Workflow.load(REPO / "examples" / "ci" / "github-actions.yml")

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests import pulumi_harness
-from tests.emulator_harness import Emulator, new_object_id, start_emulator
-from tests.pulumi_harness import PulumiProject
+from harness import project as pulumi_harness
+from harness.emulator import Emulator, new_object_id, start_emulator
+from harness.project import PulumiProject
 from tests.reliability.support import seed_catalogue
 
 

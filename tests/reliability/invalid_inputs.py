@@ -18,7 +18,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.emulator_harness import new_object_id
+from harness.emulator import new_object_id
 from tests.reliability.support import APPS, PROFILES
 from tests.unit.unit_support import AGENT_FLAGS
 

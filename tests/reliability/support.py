@@ -1,8 +1,8 @@
 """Helpers of the reliability suite: figures, declarations, checks of what the emulator stores,
 the CLI as a background process (to interrupt it or sample its provider), the request log.
 
-Everything runs the real CLI (``tests/pulumi_harness.py``) against a real emulator process
-(``tests/emulator_harness.py``); nothing here mocks either.
+Everything runs the real CLI (``harness/project.py``) against a real emulator process
+(``harness/emulator.py``); nothing here mocks either.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 
 import psutil
 
-from tests.emulator_harness import REPO, Emulator
-from tests.pulumi_harness import PulumiProject, Result, assert_short_errors, provider_module
+from harness.emulator import REPO, Emulator
+from harness.project import PulumiProject, Result, assert_short_errors, provider_module
 
 FIGURES = REPO / ".state" / "reliability"
 

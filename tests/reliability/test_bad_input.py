@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from applivery_pulumi.provider import AppleDevicePolicyProvider
-from tests.emulator_harness import Emulator, new_object_id
-from tests.pulumi_harness import PulumiProject
+from harness.emulator import Emulator, new_object_id
+from harness.project import PulumiProject
 from tests.reliability.invalid_inputs import (
     HAND_PICKED,
     ODD_TEXT,

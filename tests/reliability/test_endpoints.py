@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.emulator_harness import Emulator
-from tests.pulumi_harness import PulumiProject
+from harness.emulator import Emulator
+from harness.project import PulumiProject
 from tests.reliability.support import (
     assert_no_traceback,
     declaration,

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.emulator_harness import Emulator
-from tests.pulumi_harness import PulumiProject
+from harness.emulator import Emulator
+from harness.project import PulumiProject
 from tests.reliability.support import (
     RssSampler,
     assert_all_stored_as_declared,

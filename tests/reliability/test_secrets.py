@@ -33,8 +33,8 @@ from applivery_pulumi import errors
 from applivery_pulumi.client import AppliveryClient
 from applivery_pulumi.provider import AppleDevicePolicyProvider
 from applivery_pulumi.settings import Secret, Settings
-from tests.emulator_harness import Emulator, new_object_id, start_emulator
-from tests.pulumi_harness import PulumiProject, Result
+from harness.emulator import Emulator, new_object_id, start_emulator
+from harness.project import PulumiProject, Result
 from tests.reliability.support import declaration, record, seed_catalogue
 
 pytestmark = pytest.mark.reliability

@@ -1,6 +1,6 @@
 """Start the real Applivery emulator as a subprocess and drive it from tests.
 
-    from tests.emulator_harness import Emulator, start_emulator
+    from harness.emulator import Emulator, start_emulator
 
     with start_emulator(tmp_path) as emu:          # fresh server, own SQLite file, random token
         policy = emu.create_policy(name="Kiosk")   # admin API: not counted, never faulted

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.emulator_harness import REPO, Emulator
+from harness.emulator import REPO, Emulator
 
 TOOLS_BIN = REPO / ".tools" / "bin"
 # The engine's directory per dynamic-provider launcher (scripts/bootstrap-pulumi installs both).
