@@ -17,6 +17,7 @@ from __future__ import annotations
 import email.utils
 import re
 import ssl
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -72,6 +73,49 @@ class _Backoff:
         if isinstance(hinted, float):
             return min(hinted, self._max_retry_after)
         return float(self._exp(state))
+
+
+class Pacer:
+    """At most ``rate`` request starts per second, shared by every thread that holds it.
+
+    A token bucket of ``burst`` slots: each start takes one, waiting its turn when none is left.
+    The slot is reserved under the lock and the wait happens outside it, so waiters queue in
+    order and each sleeps only its own share.
+    """
+
+    def __init__(self, rate: float, burst: float = 1.0) -> None:
+        self.rate = rate
+        self.burst = max(1.0, burst)
+        self._lock = threading.Lock()
+        self._tokens = self.burst
+        self._stamp = time.monotonic()
+
+    def acquire(self) -> float:
+        """Take a slot, sleeping until it is due; returns the seconds slept."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens -= 1.0
+            # Negative: slots owed to earlier callers; this one is due once they are repaid.
+            delay = -self._tokens / self.rate if self._tokens < 0 else 0.0
+        if delay > 0:
+            time.sleep(delay)
+        return delay
+
+
+_PACERS: dict[float, Pacer] = {}
+_PACERS_LOCK = threading.Lock()
+
+
+def shared_pacer(rate: float) -> Pacer:
+    """The process's pacer at ``rate``: every client of one provider process shares it, since
+    the engine may build more than one (a dynamic provider per resource, explicit providers)."""
+    with _PACERS_LOCK:
+        found = _PACERS.get(rate)
+        if found is None:
+            found = _PACERS[rate] = Pacer(rate)
+        return found
 
 
 def _transport_reason(exc: httpx.TransportError) -> str:
@@ -149,6 +193,7 @@ class AppliveryClient:
         backoff_initial: float = 0.5,
         backoff_max: float = 8.0,
         transport: httpx.BaseTransport | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         if settings.api_token is None:
             raise errors.ConfigurationError(
@@ -170,6 +215,8 @@ class AppliveryClient:
         self._max_total = max_total_seconds or settings.max_retry_seconds
         self._wait = _Backoff(backoff_initial, backoff_max)
         self.retries = 0
+        rate = settings.max_requests_per_second
+        self._pacer = pacer or (shared_pacer(rate) if rate else None)
         self._http = httpx.Client(
             base_url=settings.base_url,
             headers={
@@ -283,6 +330,9 @@ class AppliveryClient:
         self.retries += 1
 
     def _once(self, method: str, path: str, org: str, policy_id: str | None, **kwargs: Any) -> Any:
+        if self._pacer is not None:
+            # Every attempt takes a slot, retries included: a retry is a request to the limit too.
+            self._pacer.acquire()
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
