@@ -1,4 +1,4 @@
-"""Client-side pacing (issue 16): applivery:maxRequestsPerSecond paces every attempt of a process."""
+"""Client-side pacing (issue 16): applivery:maxRequestsPerSecond paces each attempt of a process."""
 
 from __future__ import annotations
 
