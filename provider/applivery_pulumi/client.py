@@ -15,6 +15,7 @@ never built from an id that could change it (``acme/../..``, a line break).
 from __future__ import annotations
 
 import email.utils
+import random
 import re
 import ssl
 import threading
@@ -61,7 +62,8 @@ def _retry_after(value: str | None) -> float | None:
 
 
 class _Backoff:
-    """``Retry-After`` when the service gives one (capped), else exponential backoff with jitter."""
+    """``Retry-After`` when the service gives one (capped, plus up to a quarter more, at most a
+    second), else exponential backoff with jitter."""
 
     def __init__(self, initial: float, maximum: float) -> None:
         self._exp = wait_exponential_jitter(multiplier=initial, max=maximum)
@@ -71,7 +73,10 @@ class _Backoff:
         exc = state.outcome.exception() if state.outcome else None
         hinted = getattr(exc, "retry_after", None)
         if isinstance(hinted, float):
-            return min(hinted, self._max_retry_after)
+            wait = min(hinted, self._max_retry_after)
+            # Never earlier than asked, but not all at the same instant either: the requests a
+            # rate limit refused together would otherwise all come back in the same second.
+            return wait + random.uniform(0.0, min(1.0, 0.25 * wait))  # noqa: S311
         return float(self._exp(state))
 
 
