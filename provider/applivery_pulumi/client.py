@@ -414,7 +414,8 @@ def _unwrap(
     if status == 429:
         err = errors.RateLimitedError(
             f"Applivery kept answering 429 Too Many Requests for {_what(org, policy_id)}; "
-            "retry later or lower --parallel",
+            "retry later, or pace the requests with applivery:maxRequestsPerSecond (or lower "
+            "--parallel)",
             status=status,
         )
         err.retry_after = _retry_after(response.headers.get("retry-after"))
