@@ -23,6 +23,7 @@ from tests.reliability.support import (
     background,
     declaration,
     put_count,
+    record,
     start,
     wait_until,
 )
@@ -69,12 +70,16 @@ def test_two_ups_of_one_stack_started_together_one_applies_the_other_meets_the_l
     applied = [i for i, code in enumerate(codes) if code == 0]
     backed_off = [i for i, code in enumerate(codes) if code != 0]
     assert len(applied) <= 1, "two jobs applied one stack at once"
+    # The job that met the lock sent nothing to the service: the PUTs are the other's alone.
     for i in backed_off:
         assert LOCKED in outputs[i], outputs[i][-3000:]
         assert "Traceback" not in outputs[i]
-        # The job that met the lock sent nothing to the service.
     assert put_count(emu) == (len(declared) if applied else 0)
     assert not s3.objects(LOCKS), "every lock is released"
+    record(
+        "scale_two_ups_one_stack",
+        {"applied": len(applied), "backed_off": len(backed_off), "exit_codes": codes},
+    )
 
     if not applied:  # both wrote their lock in the same instant and both backed off
         project.run("up", "--yes")
