@@ -390,6 +390,21 @@ class Emulator:
     def clear_faults(self) -> dict[str, Any]:
         return dict(self.admin("DELETE", "/_emulator/faults"))
 
+    def rate_limit(self) -> dict[str, Any]:
+        """{"requestsPerSecond", "burst", "allowed", "limited", "limitedByToken"}."""
+        return dict(self.admin("GET", "/_emulator/rate-limit"))
+
+    def set_rate_limit(
+        self, per_second: float | None, burst: float | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"requestsPerSecond": per_second}
+        if burst is not None:
+            body["burst"] = burst
+        return dict(self.admin("PUT", "/_emulator/rate-limit", json=body))
+
+    def clear_rate_limit(self) -> dict[str, Any]:
+        return dict(self.admin("DELETE", "/_emulator/rate-limit"))
+
 
 @contextlib.contextmanager
 def start_emulator(workdir: str | Path, **kwargs: Any) -> Iterator[Emulator]:

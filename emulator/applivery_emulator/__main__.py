@@ -49,6 +49,22 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _per_second(text: str) -> float:
+    from .ratelimit import parse_rate
+
+    try:
+        return parse_rate(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a rate above 0 such as 20/s or 600/min") from None
+
+
+def _burst(text: str) -> float:
+    value = float(text)
+    if not value >= 1:
+        raise argparse.ArgumentTypeError("a bucket of at least 1 request")
+    return value
+
+
 def _statuses(text: str) -> list[int]:
     values = [int(v) for v in text.split(",") if v.strip()]
     if not values or any(v not in (500, 502, 503, 504) for v in values):
@@ -97,6 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--max-body-bytes", type=int, default=1024 * 1024, help="request body cap (1 MiB)"
+    )
+    r = p.add_argument_group("rate limit (also at run time: PUT /_emulator/rate-limit)")
+    r.add_argument(
+        "--rate-limit",
+        type=_per_second,
+        default=None,
+        metavar="N/s",
+        help="a token bucket per API token: N requests per second (or N/min), 429 with "
+        "Retry-After beyond it (off)",
+    )
+    r.add_argument(
+        "--rate-burst",
+        type=_burst,
+        default=None,
+        metavar="N",
+        help="requests that may come at once (default: one second's worth)",
     )
     f = p.add_argument_group("fault injection (also at run time: PUT /_emulator/faults)")
     f.add_argument("--error-rate", type=_rate, default=0.0, help="share of 5xx answers")
@@ -206,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
                 faults=faults,
                 max_body_bytes=args.max_body_bytes,
                 allowed_hosts=tuple(args.allowed_host),
+                rate_limit=args.rate_limit,
+                rate_burst=args.rate_burst,
             )
         )
     except StoreError as exc:

@@ -38,10 +38,12 @@ from .models import (
     PolicyPageEnvelope,
     PolicyUpdate,
     ProfileCreate,
+    RateLimitSettings,
     SeedDocument,
     describe_errors,
     field_path,
 )
+from .ratelimit import RateLimit
 from .service import ListQuery, Service
 from .store import Store
 
@@ -130,6 +132,9 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     # Host header values answered besides loopback ones ("*": any); see middleware.py.
     allowed_hosts: tuple[str, ...] = ()
+    # Requests per second per API token (None: no limit) and the bucket's size.
+    rate_limit: float | None = None
+    rate_burst: float | None = None
 
 
 def create_app(settings: Settings) -> EmulatorMiddleware:
@@ -137,6 +142,7 @@ def create_app(settings: Settings) -> EmulatorMiddleware:
     store = Store(settings.db_path)
     faults = Faults(settings.faults)
     counters = Counters()
+    rate_limit = RateLimit(settings.rate_limit, settings.rate_burst)
     service = Service(store, faults)
     if settings.seed is not None:
         service.seed(SeedDocument.model_validate(settings.seed))
@@ -159,6 +165,7 @@ def create_app(settings: Settings) -> EmulatorMiddleware:
     app.state.service = service
     app.state.faults = faults
     app.state.counters = counters
+    app.state.rate_limit = rate_limit
 
     # ---------------------------------------------------------------- error handlers
     @app.exception_handler(ApiError)
@@ -377,6 +384,28 @@ def create_app(settings: Settings) -> EmulatorMiddleware:
     async def delete_faults() -> JSONResponse:
         return _ok(faults.reset())
 
+    @app.get("/_emulator/rate-limit", tags=admin, summary="The rate limit and its 429 counts")
+    async def get_rate_limit() -> JSONResponse:
+        return _ok(rate_limit.snapshot())
+
+    @app.put(
+        "/_emulator/rate-limit",
+        tags=admin,
+        summary="Change the rate limit (partial update; requestsPerSecond null turns it off)",
+        openapi_extra=_body_doc(RateLimitSettings),
+    )
+    async def put_rate_limit(request: Request) -> JSONResponse:
+        body = await read_model(request, RateLimitSettings)
+        return _ok(rate_limit.update(body.model_dump(exclude_unset=True)))
+
+    @app.delete("/_emulator/rate-limit", tags=admin, summary="No rate limit, counts reset")
+    async def delete_rate_limit() -> JSONResponse:
+        return _ok(rate_limit.reset())
+
+    @app.post("/_emulator/rate-limit/counts/reset", tags=admin, summary="Zero the 429 counts")
+    async def reset_rate_limit_counts() -> JSONResponse:
+        return _ok(rate_limit.reset_counts())
+
     # ---------------------------------------------------------------- OpenAPI
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -408,6 +437,7 @@ def create_app(settings: Settings) -> EmulatorMiddleware:
         counters=counters,
         max_body_bytes=settings.max_body_bytes,
         allowed_hosts=settings.allowed_hosts,
+        rate_limit=rate_limit,
     )
 
 

@@ -11,8 +11,9 @@ with ``--allowed-host`` for it: a web page whose own host name an attacker resol
 local token.
 
 Order for a ``/v1`` request: count it → latency → fault that answers before the service
-(drop, 5xx, 429) → auth (401 4002/4004) → body cap (413) → the route (path/body validation,
-then 404, 5086, 5227) → with ``phase: after``, the fault replaces the real response.
+(drop, 5xx, 429) → auth (401 4002/4004) → rate limit (429, see ratelimit.py) → body cap (413)
+→ the route (path/body validation, then 404, 5086, 5227) → with ``phase: after``, the fault
+replaces the real response.
 Admin requests (``/_emulator``) get auth and the body cap, never faults, and are not counted.
 """
 
@@ -33,6 +34,7 @@ from typing import Any
 
 from . import errors
 from .faults import ERROR_BODIES, THROTTLE_BODY, Decision, Faults
+from .ratelimit import LIMITED_BODY, RateLimit
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -168,8 +170,10 @@ class EmulatorMiddleware:
         counters: Counters,
         max_body_bytes: int,
         allowed_hosts: tuple[str, ...] = (),
+        rate_limit: RateLimit | None = None,
     ) -> None:
         self.app = app
+        self.rate_limit = rate_limit or RateLimit()
         self.token = token
         self.faults = faults
         self.counters = counters
@@ -307,6 +311,17 @@ class EmulatorMiddleware:
             problem = self._auth_error(scope)
             if problem is not None:
                 await _respond_error(send, 401, *problem)
+                return
+
+        if is_api:
+            # After auth: the bucket is the token's, and a stranger's requests spend none of it.
+            _scheme, _, value = (_header(scope, b"authorization") or "").strip().partition(" ")
+            wait = self.rate_limit.take(value.strip())
+            if wait is not None:
+                state["fault_label"] = "rate-limit"
+                await _respond(
+                    send, 429, LIMITED_BODY, extra_headers=[(b"retry-after", str(wait).encode())]
+                )
                 return
 
         if method in ("POST", "PUT", "PATCH"):

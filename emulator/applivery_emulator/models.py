@@ -324,6 +324,19 @@ class SeedDocument(_Strict):
     organizations: list[OrganizationSeed] = Field(default_factory=list)
 
 
+class RateLimitSettings(_Strict):
+    """Body of PUT /_emulator/rate-limit (a partial update: send only what changes)."""
+
+    requestsPerSecond: Annotated[float, Field(gt=0, le=1_000_000)] | None = Field(
+        default=None, description="Requests per second per API token; null: no limit"
+    )
+    burst: Annotated[float, Field(ge=1, le=1_000_000)] | None = Field(
+        default=None, description="Requests that may come at once (the bucket's size)"
+    )
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
 class FaultSettings(_Strict):
     """Body of PUT /_emulator/faults (a partial update: send only what changes)."""
 

@@ -15,8 +15,10 @@ never built from an id that could change it (``acme/../..``, a line break).
 from __future__ import annotations
 
 import email.utils
+import random
 import re
 import ssl
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -60,7 +62,8 @@ def _retry_after(value: str | None) -> float | None:
 
 
 class _Backoff:
-    """``Retry-After`` when the service gives one (capped), else exponential backoff with jitter."""
+    """``Retry-After`` when the service gives one (capped, plus up to a quarter more, at most a
+    second), else exponential backoff with jitter."""
 
     def __init__(self, initial: float, maximum: float) -> None:
         self._exp = wait_exponential_jitter(multiplier=initial, max=maximum)
@@ -70,8 +73,54 @@ class _Backoff:
         exc = state.outcome.exception() if state.outcome else None
         hinted = getattr(exc, "retry_after", None)
         if isinstance(hinted, float):
-            return min(hinted, self._max_retry_after)
+            wait = min(hinted, self._max_retry_after)
+            # Never earlier than asked, but not all at the same instant either: the requests a
+            # rate limit refused together would otherwise all come back in the same second.
+            return wait + random.uniform(0.0, min(1.0, 0.25 * wait))  # noqa: S311
         return float(self._exp(state))
+
+
+class Pacer:
+    """At most ``rate`` request starts per second, shared by every thread that holds it.
+
+    A token bucket of ``burst`` slots: each start takes one, waiting its turn when none is left.
+    The slot is reserved under the lock and the wait happens outside it, so waiters queue in
+    order and each sleeps only its own share.
+    """
+
+    def __init__(self, rate: float, burst: float = 1.0) -> None:
+        self.rate = rate
+        self.burst = max(1.0, burst)
+        self._lock = threading.Lock()
+        self._tokens = self.burst
+        self._stamp = time.monotonic()
+
+    def acquire(self) -> float:
+        """Take a slot, sleeping until it is due; returns the seconds slept."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens -= 1.0
+            # Negative: slots owed to earlier callers; this one is due once they are repaid.
+            delay = -self._tokens / self.rate if self._tokens < 0 else 0.0
+        if delay > 0:
+            time.sleep(delay)
+        return delay
+
+
+_PACERS: dict[float, Pacer] = {}
+_PACERS_LOCK = threading.Lock()
+
+
+def shared_pacer(rate: float) -> Pacer:
+    """The process's pacer at ``rate``: every client of one provider process shares it, since
+    the engine may build more than one (a dynamic provider per resource, explicit providers)."""
+    with _PACERS_LOCK:
+        found = _PACERS.get(rate)
+        if found is None:
+            found = _PACERS[rate] = Pacer(rate)
+        return found
 
 
 def _transport_reason(exc: httpx.TransportError) -> str:
@@ -149,6 +198,7 @@ class AppliveryClient:
         backoff_initial: float = 0.5,
         backoff_max: float = 8.0,
         transport: httpx.BaseTransport | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         if settings.api_token is None:
             raise errors.ConfigurationError(
@@ -170,6 +220,8 @@ class AppliveryClient:
         self._max_total = max_total_seconds or settings.max_retry_seconds
         self._wait = _Backoff(backoff_initial, backoff_max)
         self.retries = 0
+        rate = settings.max_requests_per_second
+        self._pacer = pacer or (shared_pacer(rate) if rate else None)
         self._http = httpx.Client(
             base_url=settings.base_url,
             headers={
@@ -283,6 +335,9 @@ class AppliveryClient:
         self.retries += 1
 
     def _once(self, method: str, path: str, org: str, policy_id: str | None, **kwargs: Any) -> Any:
+        if self._pacer is not None:
+            # Every attempt takes a slot, retries included: a retry is a request to the limit too.
+            self._pacer.acquire()
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
@@ -359,7 +414,8 @@ def _unwrap(
     if status == 429:
         err = errors.RateLimitedError(
             f"Applivery kept answering 429 Too Many Requests for {_what(org, policy_id)}; "
-            "retry later or lower --parallel",
+            "retry later, or pace the requests with applivery:maxRequestsPerSecond (or lower "
+            "--parallel)",
             status=status,
         )
         err.retry_after = _retry_after(response.headers.get("retry-after"))

@@ -33,7 +33,8 @@ class Provider(pulumi.ProviderResource):
     """One Applivery account: pass it as ``provider=`` to the resources it manages.
 
     Each argument left out falls back to the plugin's environment (``APPLIVERY_API_TOKEN``,
-    ``APPLIVERY_BASE_URL``, ``APPLIVERY_ORGANIZATION_ID``, ``APPLIVERY_MAX_RETRY_SECONDS``); the
+    ``APPLIVERY_BASE_URL``, ``APPLIVERY_ORGANIZATION_ID``, ``APPLIVERY_MAX_RETRY_SECONDS``,
+    ``APPLIVERY_MAX_REQUESTS_PER_SECOND``); the
     token is made a secret, so state keeps it encrypted.
     """
 
@@ -45,6 +46,7 @@ class Provider(pulumi.ProviderResource):
         base_url: pulumi.Input[str] | None = None,
         organization_id: pulumi.Input[str] | None = None,
         max_retry_seconds: pulumi.Input[float] | None = None,
+        max_requests_per_second: pulumi.Input[float] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
@@ -52,6 +54,7 @@ class Provider(pulumi.ProviderResource):
             "baseUrl": base_url,
             "organizationId": organization_id,
             "maxRetrySeconds": max_retry_seconds,
+            "maxRequestsPerSecond": max_requests_per_second,
         }
         super().__init__(PACKAGE, resource_name, props, opts)
 

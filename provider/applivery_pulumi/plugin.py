@@ -7,10 +7,11 @@ create, read, update and delete call one
 :class:`~applivery_pulumi.provider.AppleDevicePolicyProvider`, configured with this plugin
 instance's settings.  What the plugin adds is the protocol:
 
-* **configuration**: ``apiToken``, ``baseUrl``, ``organizationId`` and ``maxRetrySeconds`` are
-  provider config (stack config ``applivery:*`` for the default provider, properties of an
-  explicit ``pulumi:providers:applivery``), with the environment fall-backs of ``Settings``.
-  The engine starts one plugin process per provider, so each account has its own client;
+* **configuration**: ``apiToken``, ``baseUrl``, ``organizationId``, ``maxRetrySeconds`` and
+  ``maxRequestsPerSecond`` are provider config (stack config ``applivery:*`` for the default
+  provider, properties of an explicit ``pulumi:providers:applivery``), with the environment
+  fall-backs of ``Settings``.  The engine starts one plugin process per provider, so each
+  account has its own client (and its own pace);
 * **secrets**: CheckConfig marks ``apiToken`` secret, so state keeps it encrypted whatever the
   program passed; resources are served with ``acceptSecrets`` off, so the engine strips secrets
   from what it sends and marks the outputs of secret inputs secret again;
@@ -77,11 +78,20 @@ from .host import threads
 from .orphan import GRACE_SECONDS, engine_gone
 from .provider import IDENTITY, LOOKUP, AppleDevicePolicyProvider
 from .schema import LOOKUP_FUNCTION, RESOURCE, schema_text
+from .settings import _KEYS as SETTINGS_KEYS
 from .settings import Settings
 from .values import UNKNOWN, plain
 
 T = TypeVar("T")
 CONFIG_PREFIX: Final = "applivery:config:"
+
+
+def _failing_setting(message: str) -> str:
+    """The property a configuration error is about: the one its sentence names."""
+    for key, var in SETTINGS_KEYS.values():
+        if key in message or var in message:
+            return key.split(":", 1)[1]
+    return "maxRetrySeconds"
 
 
 def version() -> str:
@@ -157,7 +167,7 @@ class AppliveryProvider(Provider):
         try:
             settings = _settings(news, {})
         except errors.ConfigurationError as exc:
-            failures.append(CheckFailure("maxRetrySeconds", str(exc)))
+            failures.append(CheckFailure(_failing_setting(str(exc)), str(exc)))
         else:
             failures += [
                 CheckFailure(path, reason)

@@ -57,6 +57,11 @@ CONFIG_DESCRIPTIONS: Final[dict[str, tuple[dict[str, Any], str]]] = {
         "How long one request is retried (429, 5xx, connection failures), in seconds; default "
         "120. Falls back to APPLIVERY_MAX_RETRY_SECONDS.",
     ),
+    "max_requests_per_second": (
+        {"type": "number"},
+        "Paces every request of the provider process, retries included, to at most this many "
+        "per second; default off. Falls back to APPLIVERY_MAX_REQUESTS_PER_SECOND.",
+    ),
 }
 
 

@@ -9,6 +9,7 @@ stack config               environment                   meaning
 ``applivery:baseUrl``      ``APPLIVERY_BASE_URL``        default ``https://api.applivery.io``
 ``applivery:organizationId`` ``APPLIVERY_ORGANIZATION_ID`` used when a resource omits it
 ``applivery:maxRetrySeconds`` ``APPLIVERY_MAX_RETRY_SECONDS`` retry budget of one request
+``applivery:maxRequestsPerSecond`` ``APPLIVERY_MAX_REQUESTS_PER_SECOND`` client-side pacing
 =========================  ============================  =====================================
 
 Stack config wins over the environment, except for the token: ``APPLIVERY_API_TOKEN`` wins over
@@ -19,6 +20,10 @@ provider from that stored copy: a token rotated in the environment must still re
 ``maxRetrySeconds`` bounds how long one request is retried (429, 5xx, connection failures):
 no new attempt starts once that many seconds have passed since the first.  The default, 120,
 leaves the attempt limit (6) in charge; a small value makes an unreachable service fail fast.
+
+``maxRequestsPerSecond`` (default: off) paces every request of one provider process, retries
+included, so a large stack stays under the account's rate limit instead of retrying through a
+storm of 429s.  Several processes (stacks, CI jobs) sharing one account each need their share.
 
 Loading refuses, naming the setting and never showing the value, a token that an HTTP header
 cannot carry as it is (control characters such as CR, LF or NUL, or non-ASCII text) and a base
@@ -44,6 +49,10 @@ _KEYS: Final = {
     "base_url": ("applivery:baseUrl", "APPLIVERY_BASE_URL"),
     "organization_id": ("applivery:organizationId", "APPLIVERY_ORGANIZATION_ID"),
     "max_retry_seconds": ("applivery:maxRetrySeconds", "APPLIVERY_MAX_RETRY_SECONDS"),
+    "max_requests_per_second": (
+        "applivery:maxRequestsPerSecond",
+        "APPLIVERY_MAX_REQUESTS_PER_SECOND",
+    ),
 }
 # Read from the environment before stack config (see the module docstring).
 _ENVIRONMENT_FIRST: Final = frozenset({"api_token"})
@@ -88,6 +97,8 @@ class Settings:
     base_url: str = DEFAULT_BASE_URL
     organization_id: str | None = None
     max_retry_seconds: float = DEFAULT_MAX_RETRY_SECONDS
+    # None: no pacing (the default); else requests per second of the whole provider process.
+    max_requests_per_second: float | None = None
 
     @classmethod
     def load(
@@ -109,6 +120,7 @@ class Settings:
             base_url=_base_url(found["base_url"]),
             organization_id=found["organization_id"][0] if found["organization_id"] else None,
             max_retry_seconds=_seconds(found["max_retry_seconds"]),
+            max_requests_per_second=_rate(found["max_requests_per_second"]),
         )
 
 
@@ -197,4 +209,19 @@ def _seconds(found: tuple[str, str] | None) -> float:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
         raise ConfigurationError(f"{where} must be a number of seconds above 0, not {raw[:40]!r}")
+    return value
+
+
+def _rate(found: tuple[str, str] | None) -> float | None:
+    if found is None:
+        return None
+    raw, where = found
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigurationError(
+            f"{where} must be a number of requests per second above 0, not {raw[:40]!r}"
+        )
     return value

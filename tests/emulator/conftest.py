@@ -24,5 +24,6 @@ def emu(_shared_emulator: Emulator) -> Emulator:
     """The session's emulator with no data but the `acme-corp` organization, no faults and
     zeroed counters."""
     _shared_emulator.clear_faults()
+    _shared_emulator.clear_rate_limit()
     _shared_emulator.reset()
     return _shared_emulator

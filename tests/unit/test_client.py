@@ -161,7 +161,8 @@ def test_retry_after_seconds_is_honoured(status: int, waits: list[float]) -> Non
         limited = httpx.Response(status, headers={"Retry-After": "7"})
         router.get(URL).mock(side_effect=answers(limited, limited, ok()))
         assert client().get_policy(ORG, PID) == DOC
-    assert waits == [7.0, 7.0]
+    assert len(waits) == 2
+    assert all(7.0 <= wait <= 8.0 for wait in waits), waits  # never earlier, a little jitter
 
 
 def test_retry_after_http_date_is_honoured(waits: list[float]) -> None:
@@ -171,7 +172,7 @@ def test_retry_after_http_date_is_honoured(waits: list[float]) -> None:
         router.get(URL).mock(side_effect=answers(limited, ok()))
         client().get_policy(ORG, PID)
     (wait,) = waits
-    assert 9.0 <= wait <= 12.5
+    assert 9.0 <= wait <= 13.5
 
 
 def test_an_absurd_retry_after_is_capped(waits: list[float]) -> None:
