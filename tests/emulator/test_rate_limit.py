@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from applivery_emulator.ratelimit import RateLimit, parse_rate
-from tests.emulator_harness import Emulator, start_emulator
+from harness.emulator import Emulator, start_emulator
 
 
 def test_started_with_a_limit_the_bucket_empties_then_answers_429_with_retry_after(

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.emulator_harness import Emulator, new_object_id, start_emulator
-from tests.pulumi_harness import PulumiProject
+from harness.emulator import Emulator, new_object_id, start_emulator
+from harness.project import PulumiProject
+from harness.s3 import S3Server, start_s3
 from tests.reliability.support import seed_catalogue
-from tests.s3_harness import S3Server, start_s3
 
 
 @pytest.fixture

@@ -24,10 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from tests.emulator_harness import Emulator, new_object_id, start_emulator
-from tests.pulumi_harness import PulumiProject
+from harness.emulator import Emulator, new_object_id, start_emulator
+from harness.project import PulumiProject
+from harness.s3 import start_s3
 from tests.reliability.support import mismatches, request_log, requests_in_log
-from tests.s3_harness import start_s3
 
 # The client's attempt limit for one request (AppliveryClient's max_attempts).
 MAX_ATTEMPTS = 6

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.emulator_harness import Emulator
-from tests.pulumi_harness import PulumiProject
+from harness.emulator import Emulator
+from harness.project import PulumiProject
+from harness.s3 import S3Server
 from tests.reliability.support import (
     assert_all_stored_as_declared,
     assert_no_traceback,
@@ -27,7 +28,6 @@ from tests.reliability.support import (
     start,
     wait_until,
 )
-from tests.s3_harness import S3Server
 
 pytestmark = [pytest.mark.scale, pytest.mark.timeout(600)]
 

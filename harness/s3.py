@@ -8,7 +8,7 @@ throwaway tests want.
     with start_s3(tmp_path) as s3:
         env = s3.engine_env()      # PULUMI_BACKEND_URL=s3://...?endpoint=..., AWS_* test keys
 
-``python -m tests.s3_harness`` (``scripts/s3-backend``) starts one in the foreground and prints
+``python -m harness.s3`` (``scripts/s3-backend``) starts one in the foreground and prints
 the variables to export.
 """
 
