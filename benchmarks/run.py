@@ -236,6 +236,7 @@ def measure_n(
     warmup: bool = True,
     launcher: str = "official",
     skip_checkpoints: bool = False,
+    provider: str = "dynamic",
 ) -> Measured:
     measured = Measured(n)
     args = ["--latency-ms", str(latency_ms), "--log-level", "warning"]
@@ -257,6 +258,7 @@ def measure_n(
                 parallel=parallel,
                 env={**both, **(rtt if k == "floor" else {})},
                 launcher=launcher,
+                program="ours-plugin" if k == "ours" and provider == "plugin" else None,
             )
             for k in KINDS
         }
@@ -525,6 +527,13 @@ def main(argv: list[str] | None = None) -> int:
         help="dynamic-provider launcher of both stacks: the SDK's host (python -m pulumi.dynamic) "
         "or this project's (applivery_pulumi.host)",
     )
+    parser.add_argument(
+        "--provider",
+        choices=("dynamic", "plugin"),
+        default="dynamic",
+        help="our stack's resources: the dynamic resource, or the provider plugin's "
+        "(applivery_pulumi.native, pulumi-resource-applivery); the floor stays the engine's",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
 
@@ -543,6 +552,7 @@ def main(argv: list[str] | None = None) -> int:
         "warmup_cycle": not args.no_warmup,
         "launcher": args.launcher,
         "skip_checkpoints": args.skip_checkpoints,
+        "provider": args.provider,
     }
 
     def log(text: str) -> None:
@@ -582,6 +592,7 @@ def main(argv: list[str] | None = None) -> int:
                 warmup=not args.no_warmup and n < 1000,
                 launcher=args.launcher,
                 skip_checkpoints=args.skip_checkpoints,
+                provider=args.provider,
             )
             results.append(measured)
             meta_n = {**meta, "load_after": load(), "runs": runs}
@@ -598,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"latency {args.latency_ms} ms per API call, --parallel {args.parallel}, "
-        f"launcher {args.launcher}, runs {args.runs}"
+        f"launcher {args.launcher}, provider {args.provider}, runs {args.runs}"
         + (f" ({args.large_runs} at N>=1000)" if args.large_runs else "")
     )
     print_tables(results, cpu_at=(100,))

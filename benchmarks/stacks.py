@@ -40,6 +40,20 @@ from applivery_pulumi import AppleDevicePolicy
 for item in json.loads((Path(__file__).parent / "resources.json").read_text()):
     AppleDevicePolicy(item["name"], item["args"])
 """,
+    # The same policies through the provider plugin (pulumi-resource-applivery, on PATH from the
+    # virtualenv): `python -m benchmarks --provider plugin`.
+    "ours-plugin": """
+import os
+if os.environ.get("BENCH_PROFILE_PROGRAM"):
+    import benchmarks.program_profile
+import json
+from pathlib import Path
+
+from applivery_pulumi.native import AppleDevicePolicy
+
+for item in json.loads((Path(__file__).parent / "resources.json").read_text()):
+    AppleDevicePolicy(item["name"], item["args"])
+""",
     "floor": """
 import os
 if os.environ.get("BENCH_PROFILE_PROGRAM"):
@@ -135,7 +149,7 @@ def role(proc: psutil.Process) -> str | None:
         name = proc.name()
     except (psutil.Error, OSError):
         return None
-    if "applivery_pulumi.host" in cmdline or "pulumi.dynamic" in cmdline:
+    if any(p in cmdline for p in ("applivery_pulumi.host", "pulumi.dynamic", "resource-applivery")):
         return "provider"
     if "pulumi_language_python" in cmdline:
         return "langhost"
@@ -227,6 +241,7 @@ class Stack:
         env: Mapping[str, str] | None = None,
         launcher: str = "official",
         virtualenv: Path = VENV,
+        program: str | None = None,
     ) -> None:
         self.kind = kind
         self.dir = workdir
@@ -245,7 +260,7 @@ class Stack:
             f"name: bench-{kind}\nruntime:\n  name: python\n  options:\n"
             f"    toolchain: pip\n    virtualenv: {virtualenv}\n"
         )
-        (self.dir / "__main__.py").write_text(PROGRAMS[kind])
+        (self.dir / "__main__.py").write_text(PROGRAMS[program or kind])
         self.declare([])
         self.pulumi("stack", "init", "bench", "--secrets-provider", "passphrase")
         # The same configuration for both (the floor ignores it).
