@@ -48,8 +48,9 @@ T = TypeVar("T")
 
 _cache: dict[str, ResourceProvider] = {}
 _cache_lock = threading.Lock()
-# Provider operations running now (check, diff, create, read, update, delete).
-_busy = threading.Condition()
+# Provider operations running now (check, diff, create, read, update, delete): an orphaned
+# process lets them end before it exits (orphan.watch polls the count).
+_busy = threading.Lock()
 _in_flight = 0
 
 
@@ -109,7 +110,6 @@ def _guard(call: Callable[[Any, Any, Any], T]) -> Callable[[Any, Any, Any], T]:
         finally:
             with _busy:
                 _in_flight -= 1
-                _busy.notify_all()
         raise AssertionError("context.abort returns only by raising")
 
     return wrapper
