@@ -20,6 +20,7 @@ new run, or a new set of unit-test mocks, starts afresh).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -144,12 +145,36 @@ class ProgramRun:
             "AppleDevicePolicy resource, each named above: keep one resource per policy"
         )
 
-    def sole_owner(self, resource_name: str, org: Any, policy_id: Any) -> pulumi.Output[Any]:
-        """``policy_id`` as an Output that fails when another resource claims the same policy."""
+    def sole_owner(self, resource_name: str, org: Any, policy_id: Any) -> Any:
+        """``policy_id`` as an awaitable that fails when another resource claims the same policy."""
+        if not (isinstance(org, str | None) and isinstance(policy_id, str)):
+            return self._owned_output(resource_name, org, policy_id)
         # Policy ids are hexadecimal object ids: the service does not tell 'ABC' from 'abc'.
-        if isinstance(org, str | None) and isinstance(policy_id, str):
-            self._claim((org, policy_id.lower()), resource_name)
+        key = (org, policy_id.lower())
+        self._claim(key, resource_name)
+        # Known now: looked at once the program yields to the event loop (every declaration made
+        # before then has claimed its policy), through a plain future.  An Output here would be
+        # four more tracked tasks per resource, which the SDK waits on one by one at the end.
+        loop = asyncio.get_event_loop()
+        owned: asyncio.Future[Any] = loop.create_future()
 
+        def settle() -> None:
+            with self.lock:
+                shared = len(self.owners.get(key, ())) > 1
+            if not shared:
+                owned.set_result(policy_id)
+                return
+            # A duplicate fails the way ids known later do (through an Output), so that those
+            # are claimed, and named in the error too, before the first failure ends the program.
+            checked = asyncio.ensure_future(
+                self._owned_output(resource_name, org, policy_id).future()
+            )
+            checked.add_done_callback(lambda done: _chain(done, owned))
+
+        loop.call_soon(settle)
+        return owned
+
+    def _owned_output(self, resource_name: str, org: Any, policy_id: Any) -> pulumi.Output[Any]:
         def check(values: list[Any]) -> Any:
             known_org, known_id = values
             if isinstance(known_org, str | None) and isinstance(known_id, str):
@@ -159,6 +184,15 @@ class ProgramRun:
             return known_id
 
         return pulumi.Output.all(org, policy_id).apply(check)
+
+
+def _chain(done: asyncio.Future[Any], target: asyncio.Future[Any]) -> None:
+    if done.cancelled():
+        target.cancel()
+    elif (exc := done.exception()) is not None:
+        target.set_exception(exc)
+    else:
+        target.set_result(done.result())
 
 
 _RUN: list[ProgramRun] = []
