@@ -1,9 +1,9 @@
 """The service's behaviour: what a GET, a list, a PUT and the admin calls do to the store.
 
-Every operation is synchronous (the routes run it in a worker thread) and runs inside one
-store transaction, so a PUT's read-modify-write is atomic.
+Every operation is synchronous (its routes are plain ``def``: FastAPI runs them in a worker
+thread) and runs inside one store transaction, so a PUT's read-modify-write is atomic.
 
-Order of checks on a PUT (after auth and path/body validation, done by app.py):
+Order of checks on a PUT (after auth, by the middleware, and path/body validation, by the route):
 404 3001 unknown organization or policy → 404 3001 unknown profile id → 400 5086 profile of
 type ``attached`` → 400 5227 segment lock → store.
 """

@@ -174,6 +174,13 @@ def test_junk_bodies_are_400_never_500(
     assert "Traceback" not in r.text
 
 
+def test_a_bad_path_is_reported_before_a_bad_body(emu: Emulator, policy_id: str) -> None:
+    # The body is parsed by the route, after FastAPI has checked the path: not by a dependency.
+    r = emu.http.put(emu.policy_path(policy_id, org="bad org!"), content=b"junk", headers={})
+    assert r.status_code == 400
+    assert r.json()["error"]["message"].startswith("organizationId: does not match pattern")
+
+
 def test_huge_body_is_413(emu: Emulator, policy_id: str) -> None:
     big = json.dumps({"name": "x", "bookmarks": [{"iconBase64": "A" * (2 * 1024 * 1024)}]})
     r = emu.http.put(
