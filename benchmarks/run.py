@@ -112,7 +112,7 @@ def git_commit() -> str:
 
 
 def pulumi_version(stack: Stack) -> str:
-    return stack.pulumi("version").strip()
+    return stack.run("version").stdout.strip()
 
 
 # -- measuring -----------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ a file backend of their own, the same ``--parallel`` and the same provider host
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import subprocess
@@ -25,7 +24,7 @@ from typing import Any
 import psutil
 
 from harness.emulator import REPO, Emulator
-from harness.project import VENV, engine_env
+from harness.project import VENV, PulumiProject
 
 PROGRAMS = {
     "ours": """
@@ -228,8 +227,10 @@ class Timed:
     output: str = field(repr=False)
 
 
-class Stack:
+class Stack(PulumiProject):
     """A project (``ours`` or ``floor``) with its own file backend and a stack named ``bench``."""
+
+    indent = None  # the program reads resources.json on every run: compact, at N=1000 too
 
     def __init__(
         self,
@@ -244,54 +245,32 @@ class Stack:
         program: str | None = None,
     ) -> None:
         self.kind = kind
-        self.dir = workdir
-        self.dir.mkdir(parents=True, exist_ok=True)
         self.parallel = parallel
-        self.env = engine_env(self.dir, env, launcher=launcher)
+        # engine_env drops inherited APPLIVERY_* variables: the provider's thread count passes.
         threads = os.environ.get("APPLIVERY_PULUMI_PROVIDER_THREADS")
-        if threads and not (env and "APPLIVERY_PULUMI_PROVIDER_THREADS" in env):
-            self.env["APPLIVERY_PULUMI_PROVIDER_THREADS"] = threads
-        self.env["PULUMI_CONFIG_PASSPHRASE"] = PASSPHRASE
+        extra = {"APPLIVERY_PULUMI_PROVIDER_THREADS": threads} if threads else {}
+        extra.update(env or {})
         # The floor's provider class is imported by reference (program and provider host).
-        self.env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(REPO), self.env.get("PYTHONPATH", "")) if p
+        pythonpath = extra.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+        extra["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), pythonpath) if p)
+        extra["PULUMI_CONFIG_PASSPHRASE"] = PASSPHRASE
+        # The emulator's configuration, the same for both (the floor ignores it).
+        super().__init__(
+            workdir,
+            emulator,
+            program=PROGRAMS[program or kind],
+            name=f"bench-{kind}",
+            stack="bench",
+            env=extra,
+            launcher=launcher,
+            virtualenv=virtualenv,
         )
-        (self.dir / "Pulumi.yaml").write_text(
-            f"name: bench-{kind}\nruntime:\n  name: python\n  options:\n"
-            f"    toolchain: pip\n    virtualenv: {virtualenv}\n"
-        )
-        (self.dir / "__main__.py").write_text(PROGRAMS[program or kind])
-        self.declare([])
-        self.pulumi("stack", "init", "bench", "--secrets-provider", "passphrase")
-        # The same configuration for both (the floor ignores it).
-        self.pulumi("config", "set", "applivery:baseUrl", emulator.base_url)
-        self.pulumi("config", "set", "applivery:organizationId", emulator.org)
-        self.pulumi("config", "set", "--secret", "applivery:apiToken", input=emulator.token)
-
-    def declare(self, resources: list[dict[str, Any]]) -> None:
-        (self.dir / "resources.json").write_text(json.dumps(resources))
-
-    def pulumi(self, *args: str, input: str | None = None) -> str:
-        proc = subprocess.run(
-            ["pulumi", *args],
-            cwd=self.dir,
-            env=self.env,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"pulumi {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-        return proc.stdout
 
     def timed(
         self, *args: str, extra_env: Mapping[str, str] | None = None, timeout: float = 3600
     ) -> Timed:
         """Run ``pulumi ARGS --stack bench --non-interactive --parallel P``, timed and sampled."""
-        cmd = ["pulumi", *args, "--stack", "bench", "--non-interactive"]
-        cmd += ["--parallel", str(self.parallel)]
+        cmd = [*self.command(*args), "--parallel", str(self.parallel)]
         env = {**self.env, **(extra_env or {})}
         log = self.dir / "last-run.log"
         before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -138,6 +138,8 @@ def assert_short_error(output: str, sentence: str) -> None:
 class PulumiProject:
     """A Pulumi project directory with its own file backend and a stack named ``test``."""
 
+    indent: int | None = 2  # of resources.json
+
     def __init__(
         self,
         workdir: Path,
@@ -151,12 +153,14 @@ class PulumiProject:
         env: Mapping[str, str] | None = None,
         launcher: str | None = None,
         runtime: str = "python",
+        virtualenv: Path = VENV,
     ) -> None:
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.stack = stack
         self.name = name
         self.runtime = runtime
+        self.virtualenv = virtualenv
         self.launcher = launcher or DEFAULT_LAUNCHER[0]
         self.env = engine_env(self.dir, env, launcher=self.launcher)
         self.set_program(program)
@@ -182,7 +186,7 @@ class PulumiProject:
             return
         (self.dir / "Pulumi.yaml").write_text(
             f"name: {self.name}\nruntime:\n  name: python\n  options:\n"
-            f"    toolchain: pip\n    virtualenv: {VENV}\n"
+            f"    toolchain: pip\n    virtualenv: {self.virtualenv}\n"
         )
         (self.dir / "__main__.py").write_text(program)
 
@@ -195,7 +199,16 @@ class PulumiProject:
 
     def declare(self, resources: list[dict[str, Any]]) -> None:
         """What the program declares: ``[{"name": ..., "args": {...}, "import": id?}]``."""
-        (self.dir / "resources.json").write_text(json.dumps(resources, indent=2))
+        (self.dir / "resources.json").write_text(json.dumps(resources, indent=self.indent))
+
+    def command(self, *args: str) -> list[str]:
+        """``pulumi ARGS``, on this project's stack (and never prompting) where ARGS need it."""
+        cmd = ["pulumi", *args]
+        if args and args[0] in {"up", "preview", "refresh", "destroy", "import"}:
+            cmd += ["--stack", self.stack, "--non-interactive"]
+        if args and args[0] == "stack" and len(args) > 1 and args[1] in {"export", "output"}:
+            cmd += ["--stack", self.stack]
+        return cmd
 
     def run(
         self,
@@ -205,11 +218,7 @@ class PulumiProject:
         timeout: float = 600,
         extra_env: Mapping[str, str] | None = None,
     ) -> Result:
-        cmd = ["pulumi", *args]
-        if args and args[0] in {"up", "preview", "refresh", "destroy", "import"}:
-            cmd += ["--stack", self.stack, "--non-interactive"]
-        if args and args[0] == "stack" and len(args) > 1 and args[1] in {"export", "output"}:
-            cmd += ["--stack", self.stack]
+        cmd = self.command(*args)
         env = {**self.env, **(extra_env or {})}
         proc = subprocess.run(
             cmd,

@@ -74,9 +74,10 @@ from pulumi.runtime.proto import provider_pb2_grpc
 
 from . import errors, validate
 from . import provider as provider_module
+from .fields import IDENTITY, LOOKUP
 from .host import threads
 from .orphan import GRACE_SECONDS, engine_gone
-from .provider import IDENTITY, LOOKUP, AppleDevicePolicyProvider
+from .provider import AppleDevicePolicyProvider
 from .schema import LOOKUP_FUNCTION, RESOURCE, schema_text
 from .settings import _KEYS as SETTINGS_KEYS
 from .settings import Settings

@@ -55,13 +55,10 @@ from pulumi.dynamic import (
 
 from . import errors, validate
 from .diff import changed_paths, project
-from .fields import IDENTITY as IDENTITY
-from .fields import LOOKUP as LOOKUP
-from .fields import OPTIONS as OPTIONS
-from .fields import OUTPUTS as OUTPUTS
+from .fields import IDENTITY, LOOKUP, OPTIONS
 from .normalize import document_to_state, metadata
 from .settings import Settings
-from .validate import printable as printable
+from .validate import printable
 from .values import is_unknown, plain
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ Nothing here restates a field: the resource's inputs are the fields of ``PolicyI
 the models' docstrings with each field's constraints (patterns, maximum lengths, allowed values)
 appended.  The schema carries no constraint keyword of its own: Check validates with the models,
 so a program gets the same field-path errors on every door.  The outputs add what the lifecycle
-returns (``provider.OUTPUTS``), the provider's configuration is ``settings``'s keys.
+returns (``fields.OUTPUTS``), the provider's configuration is ``settings``'s keys.
 
 The schema feeds YAML programs (type checking, property names) and ``pulumi package get-schema``.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from .provider import IDENTITY, OPTIONS, OUTPUTS
+from .fields import IDENTITY, OPTIONS, OUTPUTS
 from .settings import _KEYS as SETTINGS_KEYS
 
 PACKAGE: Final = "applivery"
@@ -26,7 +26,7 @@ ANY: Final = {"$ref": "pulumi.json#/Any"}
 # Inputs that may be left out because the provider's configuration supplies them.
 FROM_CONFIG: Final = frozenset({"organizationId"})
 
-# What the lifecycle adds to the declared fields (``provider.OUTPUTS``), described here.
+# What the lifecycle adds to the declared fields (``fields.OUTPUTS``), described here.
 OUTPUT_DESCRIPTIONS: Final[dict[str, tuple[dict[str, Any], str]]] = {
     "version": ({"type": "integer"}, "The service's version of the policy, bumped on each change."),
     "createdAt": ({"type": "string"}, "When the policy was created (the service's own text)."),

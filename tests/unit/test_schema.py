@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, StrictStr
 
 from applivery_pulumi import model
-from applivery_pulumi.provider import IDENTITY, OPTIONS, OUTPUTS
+from applivery_pulumi.fields import IDENTITY, OPTIONS, OUTPUTS
 from applivery_pulumi.schema import LOOKUP_FUNCTION, RESOURCE, package_schema, schema_text
 from applivery_pulumi.settings import _KEYS as SETTINGS_KEYS
 
