@@ -1,30 +1,42 @@
-"""Time against N for both stacks (matplotlib, a small PNG)."""
+"""Time against N: ours and the floor, with and without the large-stack recipe (a small PNG)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .run import Measured
 
 SHOWN = (("up", "up (adopt)"), ("preview", "no-op preview"), ("refresh", "refresh"))
-SHOWN_MORE = (("up-10%", "up, 10% changed"), ("destroy", "destroy"))
+# (kind, recipe) -> line style; the recipe is PULUMI_SKIP_CHECKPOINTS=true (README "Large stacks").
+STYLES = {
+    ("ours", False): ("-", "ours"),
+    ("floor", False): ("--", "floor"),
+    ("ours", True): (":", "ours, recipe"),
+    ("floor", True): ("-.", "floor, recipe"),
+}
 
 
-def plot(results: list[Measured], out: Path, meta: dict[str, Any]) -> None:
+def plot(
+    results: list[Measured], out: Path, meta: dict[str, Any], recipe: Sequence[Measured] = ()
+) -> None:
+    """One panel per operation; ``recipe`` holds runs made with ``--skip-checkpoints``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), dpi=80, sharey=True)
-    ns = [m.n for m in results]
-    for ax, shown in zip(axes, (SHOWN, SHOWN_MORE), strict=True):
-        for i, (op, label) in enumerate(shown):
-            color = f"C{i}"
-            for kind, style in (("ours", "-"), ("floor", "--")):
-                ys = [m.median(kind, op) for m in results]
-                ax.plot(ns, ys, style, marker="o", ms=3, color=color, label=f"{label}, {kind}")
+    fig, axes = plt.subplots(1, len(SHOWN), figsize=(11, 3.8), dpi=80, sharey=True)
+    for ax, (op, title) in zip(axes, SHOWN, strict=True):
+        for (kind, skip), (style, label) in STYLES.items():
+            runs = [m for m in (recipe if skip else results) if m.median(kind, op) is not None]
+            if not runs:
+                continue
+            color = "C0" if kind == "ours" else "C1"
+            ys = [m.median(kind, op) for m in runs]
+            ax.plot([m.n for m in runs], ys, style, marker="o", ms=3, color=color, label=label)
+        ax.set_title(title, fontsize=9)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("policies (N)")
@@ -33,8 +45,8 @@ def plot(results: list[Measured], out: Path, meta: dict[str, Any]) -> None:
     axes[0].set_ylabel("seconds (median)")
     machine = meta.get("machine", {})
     fig.suptitle(
-        f"ours (solid) vs floor (dashed): {meta.get('latency_ms')} ms latency, "
-        f"--parallel {meta.get('parallel')}, {machine.get('nproc')} cores",
+        f"{meta.get('latency_ms')} ms per API call, --parallel {meta.get('parallel')}, "
+        f"{machine.get('nproc')} cores, {meta.get('launcher', 'official')} launcher",
         fontsize=9,
     )
     fig.tight_layout()

@@ -37,22 +37,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args(argv)
     results, metas = load(args.files)
-    first = metas[0]
-    print(
-        f"machine: {first['machine']['nproc']} cores, {first['machine']['cpu_model']}; "
-        + "; ".join(
-            f"N={m.n}: load {meta['load_before']} -> {meta.get('load_after')}, runs {meta['runs']}"
-            for m, meta in zip(results, metas, strict=True)
+    # Runs made with --skip-checkpoints (the large-stack recipe) are reported apart.
+    plain = [
+        (m, meta)
+        for m, meta in zip(results, metas, strict=True)
+        if not meta.get("skip_checkpoints")
+    ]
+    recipe = [
+        (m, meta) for m, meta in zip(results, metas, strict=True) if meta.get("skip_checkpoints")
+    ]
+    for title, group in (("", plain), ("with PULUMI_SKIP_CHECKPOINTS=true (the recipe)", recipe)):
+        if not group:
+            continue
+        runs, first = [m for m, _ in group], group[0][1]
+        if title:
+            print(f"\n== {title}")
+        print(
+            f"machine: {first['machine']['nproc']} cores, {first['machine']['cpu_model']}; "
+            + "; ".join(
+                f"N={m.n}: load {meta['load_before']} -> {meta.get('load_after')}, "
+                f"runs {meta['runs']}, git {meta.get('git_commit')}"
+                for m, meta in group
+            )
         )
-    )
-    print(f"latency {first['latency_ms']} ms per API call, --parallel {first['parallel']}")
-    print_tables(results, cpu_at=(100, max(r.n for r in results)))
+        print(f"latency {first['latency_ms']} ms per API call, --parallel {first['parallel']}")
+        print_tables(runs, cpu_at=(100, max(r.n for r in runs)))
+        print(last_line(runs))
     if args.plot is not None:
         from .plot import plot
 
-        plot(results, args.plot, first)
+        shown = plain or recipe
+        plot([m for m, _ in plain], args.plot, shown[0][1], recipe=[m for m, _ in recipe])
         print(f"plot: {args.plot}")
-    print(last_line(results))
 
 
 if __name__ == "__main__":
