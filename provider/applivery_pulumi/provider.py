@@ -378,11 +378,20 @@ class AppleDevicePolicyProvider(ResourceProvider):
         outs = identity | projected | metadata(document)
         if "preAdoption" in known:
             outs["preAdoption"] = known["preAdoption"]
+        drifted = [
+            name
+            for name, value in declared.items()
+            if name not in projected or changed_paths({name: value}, stored)
+        ]
+        if not drifted:
+            # No inputs: the engine keeps the ones it has (the checked declaration), which saves
+            # serialising and comparing a second copy of the policy on every refresh.
+            return ReadResult(policy_id, outs)
         # The inputs the engine keeps: the declaration as last applied, with the stored value of
-        # each field that drifted.  A refresh without drift returns them unchanged; after drift,
-        # `pulumi preview --diff` shows the field with both values on any host.
+        # each field that drifted, so `pulumi preview --diff` shows the field with both values
+        # on any host.
         inputs = identity | {
-            name: value if not changed_paths({name: value}, stored) else projected[name]
+            name: projected[name] if name in drifted else value
             for name, value in declared.items()
             if name in projected
         }

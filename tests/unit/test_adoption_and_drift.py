@@ -89,7 +89,7 @@ def test_import_mark_of_a_missing_policy_names_it() -> None:
 # -- read: the inputs the engine keeps -----------------------------------------------------------
 
 
-def test_refresh_without_drift_returns_the_checked_inputs_unchanged() -> None:
+def test_refresh_without_drift_leaves_the_checked_inputs_to_the_engine() -> None:
     server = FakeApplivery(BEFORE, seed=14)
     checked_inputs = inputs(restoreOnDelete=True)
     with mocked() as router:
@@ -97,7 +97,22 @@ def test_refresh_without_drift_returns_the_checked_inputs_unchanged() -> None:
         provider = make_provider()
         outs = provider.create(checked_inputs).outs
         result = provider.read(PID, outs)
-    assert result.inputs == {k: v for k, v in checked_inputs.items() if k != "__provider"}
+    # None: the engine keeps the inputs it has, the checked declaration.
+    assert result.inputs is None
+    assert result.outs == outs
+
+
+def test_refresh_after_one_field_drifted_keeps_every_other_field_as_declared() -> None:
+    server = FakeApplivery(BEFORE, seed=16)
+    checked_inputs = inputs(restoreOnDelete=True)
+    with mocked() as router:
+        server.install(router)
+        provider = make_provider()
+        outs = provider.create(checked_inputs).outs
+        server.stored["name"] = "Renamed in dashboard"
+        result = provider.read(PID, outs)
+    expected = {k: v for k, v in checked_inputs.items() if k != "__provider"}
+    assert result.inputs == expected | {"name": "Renamed in dashboard"}
 
 
 def test_refresh_after_drift_returns_the_stored_value_of_each_drifted_field_only() -> None:

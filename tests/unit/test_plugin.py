@@ -243,6 +243,19 @@ def test_refresh_keeps_the_drifted_value_of_declared_fields_only() -> None:
     assert "exposeToChildren" not in inputs  # never declared, never managed
 
 
+def test_refresh_without_drift_sends_back_the_inputs_it_was_given() -> None:
+    # This protocol has no "keep the inputs": an empty map would replace them in state.
+    provider = configured()
+    stored = {k: v for k, v in DECLARED.items() if k not in ("policyId", "organizationId")}
+    fake = FakeApplivery(stored)
+    state = props(**DECLARED, version=1)
+    with mocked() as router:
+        fake.install(router)
+        read = run(provider.read(ReadRequest(URN, PID, state, props(**DECLARED))))
+    assert (fake.gets, fake.puts) == (1, [])
+    assert python_map(read.inputs) == python_map(props(**DECLARED))
+
+
 # -- the lookup --------------------------------------------------------------------------------
 
 
