@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,18 +72,20 @@ def test_refresh_without_drift_changes_nothing(tmp_path: Path, emu: Emulator) ->
     # segmentId as the reference's own example spells it: a string.
     project.declare([{"name": "corp", "args": declared(policy["id"], segmentId="1")}])
     project.run("up", "--yes")
+
+    def policy_inputs() -> list[dict[str, Any]]:
+        resources = project.state()["deployment"]["resources"]
+        return [r["inputs"] for r in resources if r["type"].endswith("AppleDevicePolicy")]
+
+    checked = policy_inputs()
     project.run("refresh", "--yes", "--expect-no-changes")
-    before = project.state()
     project.run("refresh", "--yes", "--expect-no-changes")
+    # The checked declaration stays the inputs, exactly: no stored default crept in.
+    assert policy_inputs() == checked
+    assert checked and "allowPackageTime" not in str(checked)
     emu.reset_counters()
     project.run("preview", "--diff", "--expect-no-changes")
     assert emu.counters()["total"] == 0
-    inputs = [
-        r.get("inputs")
-        for r in before["deployment"]["resources"]
-        if r["type"].endswith("AppleDevicePolicy")
-    ]
-    assert inputs and "allowPackageTime" not in str(inputs)
 
 
 def test_import_mark_onboards_by_reading_and_writes_nothing(tmp_path: Path, emu: Emulator) -> None:
