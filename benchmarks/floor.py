@@ -5,14 +5,20 @@ Run by the same CLI, the same backend kind, the same ``--parallel`` and the same
 round trips cost for N dynamic resources with the same inputs, and nothing else.  The class lives
 in an importable module (not in ``__main__``), so dill pickles it by reference, like ours.
 
-With ``BENCH_FLOOR_RTT_MS`` set (``python -m benchmarks --floor-rtt``), create, read and update
-wait that long once, without CPU: the engine's cost plus one API round trip per policy read or
-changed, the floor as the issue that asked for these benchmarks defines it.
+With ``BENCH_FLOOR_RTT_MS`` set (``python -m benchmarks``, unless ``--no-floor-rtt``), create,
+read and update wait that long once, without CPU: the engine's cost plus one API round trip per
+policy read or changed, the floor as the issue that asked for these benchmarks defines it.
+
+With ``BENCH_FLOOR_URL`` and ``BENCH_FLOOR_TOKEN`` set (``--floor-request``), they instead GET the
+policy from the emulator through an ``httpx.Client`` and parse its JSON, nothing more: the round
+trip with the CPU a real HTTP client spends on it (and the emulator's, on the same cores), so
+that ours/floor is what our code adds beyond the request itself.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from typing import Any
 
@@ -20,8 +26,34 @@ import pulumi
 import pulumi.dynamic
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
+_CLIENT: list[Any] = []
+_CLIENT_LOCK = threading.Lock()
 
-def _round_trip() -> None:
+
+def _get(base_url: str, props: dict[str, Any]) -> None:
+    import httpx
+
+    with _CLIENT_LOCK:
+        if not _CLIENT:
+            token = os.environ.get("BENCH_FLOOR_TOKEN", "")
+            _CLIENT.append(
+                httpx.Client(
+                    base_url=base_url,
+                    headers={"Authorization": f"Bearer {token}"},
+                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+                )
+            )
+        client = _CLIENT[0]
+    org, policy_id = props["organizationId"], props["policyId"]
+    path = f"/v1/organizations/{org}/mdm/apple/enterprise/policies/{policy_id}"
+    client.get(path).raise_for_status().json()
+
+
+def _round_trip(props: dict[str, Any]) -> None:
+    base_url = os.environ.get("BENCH_FLOOR_URL")
+    if base_url:
+        _get(base_url, props)
+        return
     milliseconds = float(os.environ.get("BENCH_FLOOR_RTT_MS") or 0)
     if milliseconds > 0:
         time.sleep(milliseconds / 1000)
@@ -35,15 +67,15 @@ class FloorProvider(ResourceProvider):
         return DiffResult(changes=olds != news)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        _round_trip()
+        _round_trip(props)
         return CreateResult(str(props.get("policyId", "floor")), props)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        _round_trip()
+        _round_trip(props)
         return ReadResult(id_, props)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        _round_trip()
+        _round_trip(news)
         return UpdateResult(news)
 
 

@@ -139,6 +139,7 @@ class Measured:
     n: int
     samples: list[Sample] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    floor_request: bool = False
 
     def of(self, kind: str, op: str) -> list[Sample]:
         return [s for s in self.samples if s.kind == kind and s.op == op]
@@ -173,7 +174,14 @@ class Measured:
     def mismatches(self) -> list[str]:
         out = []
         for s in self.samples:
-            want = expected_requests(s.op, self.n) if s.kind == "ours" else {}
+            if s.kind == "ours":
+                want = expected_requests(s.op, self.n)
+            elif self.floor_request:
+                # one GET wherever ours reads or writes a policy
+                want = {"GET": sum(expected_requests(s.op, self.n).values())}
+                want = {k: v for k, v in want.items() if v}
+            else:
+                want = {}
             if s.requests != want:
                 out.append(
                     f"N={self.n} {s.kind} {s.op} run {s.run}: sent {s.requests}, want {want}"
@@ -233,6 +241,7 @@ def measure_n(
     threads_compare: bool,
     log: Any,
     floor_rtt: bool = False,
+    floor_request: bool = False,
     warmup: bool = True,
     launcher: str = "official",
     skip_checkpoints: bool = False,
@@ -247,6 +256,10 @@ def measure_n(
     try:
         # --floor-rtt: the floor's provider waits one round trip per policy read or changed
         rtt = {"BENCH_FLOOR_RTT_MS": str(latency_ms)} if floor_rtt else {}
+        if floor_request:
+            # --floor-request: a real GET of the policy instead of the wait
+            rtt = {"BENCH_FLOOR_URL": emu.base_url, "BENCH_FLOOR_TOKEN": emu.token}
+        measured.floor_request = floor_request
         # The engine's environment comes from engine_env, which drops inherited PULUMI_*
         # variables: the recipe is set here, for both stacks alike.
         both = {"PULUMI_SKIP_CHECKPOINTS": "true"} if skip_checkpoints else {}
@@ -516,6 +529,13 @@ def main(argv: list[str] | None = None) -> int:
         "read or changed, the round trip the operation needs)",
     )
     parser.add_argument(
+        "--floor-request",
+        action="store_true",
+        help="the floor's provider GETs each policy it reads or changes from the emulator "
+        "through httpx instead of waiting: ours/floor is then what our code adds beyond the "
+        "request itself",
+    )
+    parser.add_argument(
         "--no-warmup",
         action="store_true",
         help="skip the unrecorded first cycle of each stack (always skipped at N >= 1000)",
@@ -548,7 +568,10 @@ def main(argv: list[str] | None = None) -> int:
         "runs": args.runs,
         "large_runs": args.large_runs,
         "provider_threads": os.environ.get("APPLIVERY_PULUMI_PROVIDER_THREADS", "default (64)"),
-        "floor_waits_round_trip_ms": args.latency_ms if args.floor_rtt else 0,
+        "floor_waits_round_trip_ms": args.latency_ms
+        if args.floor_rtt and not args.floor_request
+        else 0,
+        "floor_request": args.floor_request,
         "warmup_cycle": not args.no_warmup,
         "launcher": args.launcher,
         "skip_checkpoints": args.skip_checkpoints,
@@ -589,6 +612,7 @@ def main(argv: list[str] | None = None) -> int:
                 threads_compare=args.threads_compare and n == 100,
                 log=log,
                 floor_rtt=args.floor_rtt,
+                floor_request=args.floor_request,
                 warmup=not args.no_warmup and n < 1000,
                 launcher=args.launcher,
                 skip_checkpoints=args.skip_checkpoints,
@@ -652,7 +676,9 @@ def main(argv: list[str] | None = None) -> int:
     if not problems:
         print("requests: as designed (no-op preview/up 0, refresh N GET, change k PUT, up N PUT)")
     print("results: " + ", ".join(str(p) for p in written))
-    if args.floor_rtt:
+    if args.floor_request:
+        print("floor: one GET (httpx) of each policy read or changed")
+    elif args.floor_rtt:
         print(f"floor: waits {args.latency_ms} ms (one round trip) per policy read or changed")
     print(last_line(results))
     return 1 if problems else 0
