@@ -80,13 +80,15 @@ def _not_bool(value: Any) -> Any:
 
 
 class _Body(BaseModel):
+    # Field descriptions (the provider plugin's schema is generated from them) are given as
+    # Field(description=...), not as attribute docstrings: pydantic reads those from the source
+    # file when the models are built (use_attribute_docstrings), ~30 ms of every run that
+    # validates, in the program and again in the provider.
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
         frozen=True,
         hide_input_in_errors=True,
-        # Field docstrings become descriptions: the provider plugin's schema is generated from here.
-        use_attribute_docstrings=True,
     )
 
 
@@ -103,22 +105,30 @@ class ApplicationScripts(_Body):
 class Application(_Body):
     """One application assigned by the policy."""
 
-    admApplication: Hex24
-    """The application's id."""
-    managed: StrictBool | None = None
-    """Whether the app is managed (the service then sends managementFlags 5 unless given)."""
+    admApplication: Hex24 = Field(description="The application's id.")
+    managed: StrictBool | None = Field(
+        None,
+        description="Whether the app is managed (the service then sends managementFlags 5 "
+        "unless given).",
+    )
     # 0 is listed by the reference's enum (no flags); 1, 4 and 5 are the documented overrides.
-    managementFlags: Annotated[Literal[0, 1, 4, 5], BeforeValidator(_not_bool)] | None = None
-    """Management flags sent to devices; the service does not return them on reads."""
+    managementFlags: Annotated[Literal[0, 1, 4, 5], BeforeValidator(_not_bool)] | None = Field(
+        None,
+        description="Management flags sent to devices; the service does not return them on reads.",
+    )
     vpp: StrictBool | None = None
     iOSApp: StrictBool | None = None
     configuration: dict[str, Any] | None = None
-    action: Literal["forceInstall", "available", "requiredForSetup"] | None = None
-    """How the app reaches devices."""
+    action: Literal["forceInstall", "available", "requiredForSetup"] | None = Field(
+        None, description="How the app reaches devices."
+    )
     actionStatus: (
         Literal["forceInstall", "available", "requiredForSetup", "available-install"] | None
-    ) = None
-    """Read-only: derived by the service from `action`; accepted with a warning, never sent."""
+    ) = Field(
+        None,
+        description="Read-only: derived by the service from `action`; accepted with a warning, "
+        "never sent.",
+    )
     scripts: ApplicationScripts | None = None
     updatePolicy: dict[str, Any] | None = None
 
@@ -188,41 +198,59 @@ class AgentConfiguration(_Body):
 class PolicyBody(_Body):
     """The body of the PUT request: every field optional, only declared fields are sent."""
 
-    name: Str256 | None = None
-    """The policy's name."""
-    profiles: list[Hex24] | None = None
-    """Ids of the profiles the policy installs; order is ignored."""
-    applications: list[Application] | None = None
-    """Applications the policy assigns, one per app; order is ignored."""
-    books: list[Book] | None = None
-    """Books the policy assigns; order is ignored."""
-    scripts: list[Script] | None = None
-    """Agent scripts, run in the declared order."""
-    bookmarks: list[Bookmark] | None = None
-    """Home-screen bookmarks, shown in the declared order."""
-    assets: list[Asset] | None = None
-    """Files the agent places on devices; order is ignored."""
-    agentConfiguration: AgentConfiguration | None = None
-    """The Applivery agent's settings; declared as a whole (flags left out get the defaults)."""
-    segmentId: Annotated[StrictInt, Field(ge=0)] | None = None
-    """The segment the policy applies to."""
-    exposeToChildren: StrictBool | None = None
-    """Whether child segments inherit the policy."""
+    name: Str256 | None = Field(None, description="The policy's name.")
+    profiles: list[Hex24] | None = Field(
+        None, description="Ids of the profiles the policy installs; order is ignored."
+    )
+    applications: list[Application] | None = Field(
+        None, description="Applications the policy assigns, one per app; order is ignored."
+    )
+    books: list[Book] | None = Field(
+        None, description="Books the policy assigns; order is ignored."
+    )
+    scripts: list[Script] | None = Field(
+        None, description="Agent scripts, run in the declared order."
+    )
+    bookmarks: list[Bookmark] | None = Field(
+        None, description="Home-screen bookmarks, shown in the declared order."
+    )
+    assets: list[Asset] | None = Field(
+        None, description="Files the agent places on devices; order is ignored."
+    )
+    agentConfiguration: AgentConfiguration | None = Field(
+        None,
+        description="The Applivery agent's settings; declared as a whole (flags left out get "
+        "the defaults).",
+    )
+    segmentId: Annotated[StrictInt, Field(ge=0)] | None = Field(
+        None, description="The segment the policy applies to."
+    )
+    exposeToChildren: StrictBool | None = Field(
+        None, description="Whether child segments inherit the policy."
+    )
 
 
 class PolicyIdentity(_Body):
     """Which policy a resource manages, and what happens to it when the resource goes away."""
 
-    organizationId: Annotated[StrictStr, Field(pattern=ORGANIZATION_ID)]
-    """The organization (slug or id); defaults to the provider's organizationId."""
-    policyId: Hex24
-    """The existing policy to adopt and manage (the API has no create call); also the id."""
-    restoreOnDelete: StrictBool | None = None
-    """On delete, put back the configuration from before adoption (kept as preAdoption).
-
-    Set it when the policy is adopted: only then is that configuration read and kept."""
-    importExisting: StrictBool | None = None
-    """Adopt by reading, writing nothing: the stored policy must already equal the declaration."""
+    organizationId: Annotated[StrictStr, Field(pattern=ORGANIZATION_ID)] = Field(
+        description="The organization (slug or id); defaults to the provider's organizationId."
+    )
+    policyId: Hex24 = Field(
+        description="The existing policy to adopt and manage (the API has no create call); "
+        "also the id."
+    )
+    restoreOnDelete: StrictBool | None = Field(
+        None,
+        description="On delete, put back the configuration from before adoption (kept as "
+        "preAdoption).\n\nSet it when the policy is adopted: only then is that configuration "
+        "read and kept.",
+    )
+    importExisting: StrictBool | None = Field(
+        None,
+        description="Adopt by reading, writing nothing: the stored policy must already equal "
+        "the declaration.",
+    )
 
 
 # -- errors with field paths (``field_path`` is in fields.py) ------------------------------------

@@ -2,10 +2,10 @@
 
 Nothing here restates a field: the resource's inputs are the fields of ``PolicyIdentity`` and
 ``PolicyBody`` (``model.py``), its nested types are their nested models, and descriptions are
-the models' docstrings with each field's constraints (patterns, maximum lengths, allowed values)
-appended.  The schema carries no constraint keyword of its own: Check validates with the models,
-so a program gets the same field-path errors on every door.  The outputs add what the lifecycle
-returns (``fields.OUTPUTS``), the provider's configuration is ``settings``'s keys.
+the models' field descriptions with each field's constraints (patterns, maximum lengths, allowed
+values) appended.  The schema carries no constraint keyword of its own: Check validates with the
+models, so a program gets the same field-path errors on every door.  The outputs add what the
+lifecycle returns (``fields.OUTPUTS``), the provider's configuration is ``settings``'s keys.
 
 The schema feeds YAML programs (type checking, property names) and ``pulumi package get-schema``.
 """

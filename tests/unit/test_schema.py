@@ -7,7 +7,7 @@ import typing
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, StrictStr
+from pydantic import BaseModel, Field, StrictStr
 
 from applivery_pulumi import model
 from applivery_pulumi.fields import IDENTITY, OPTIONS, OUTPUTS
@@ -90,7 +90,7 @@ def test_types_follow_the_annotations(path: tuple[str, str], expected: dict[str,
     assert found == expected
 
 
-def test_descriptions_are_the_docstrings_with_the_constraints() -> None:
+def test_descriptions_are_the_field_descriptions_with_the_constraints() -> None:
     name = RES["inputProperties"]["name"]["description"]
     assert name.startswith(model.PolicyBody.model_fields["name"].description or "?")
     assert "At most 256 characters" in name
@@ -127,8 +127,7 @@ def test_a_field_added_to_the_model_shows_up_in_the_schema(monkeypatch: pytest.M
     class Extended(model.PolicyBody):
         """The body of the PUT request: every field optional, only declared fields are sent."""
 
-        kioskMode: StrictStr | None = None
-        """A field the API grew."""
+        kioskMode: StrictStr | None = Field(None, description="A field the API grew.")
 
     monkeypatch.setattr(model, "PolicyBody", Extended)
     schema = package_schema("0.1.0")
