@@ -17,8 +17,8 @@ that ours/floor is what our code adds beyond the request itself.
 
 from __future__ import annotations
 
+import functools
 import os
-import threading
 import time
 from typing import Any
 
@@ -26,24 +26,20 @@ import pulumi
 import pulumi.dynamic
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
-_CLIENT: list[Any] = []
-_CLIENT_LOCK = threading.Lock()
+
+@functools.cache
+def _client(base_url: str, token: str) -> Any:
+    import httpx
+
+    return httpx.Client(
+        base_url=base_url,
+        headers={"Authorization": f"Bearer {token}"},
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+    )
 
 
 def _get(base_url: str, props: dict[str, Any]) -> None:
-    import httpx
-
-    with _CLIENT_LOCK:
-        if not _CLIENT:
-            token = os.environ.get("BENCH_FLOOR_TOKEN", "")
-            _CLIENT.append(
-                httpx.Client(
-                    base_url=base_url,
-                    headers={"Authorization": f"Bearer {token}"},
-                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
-                )
-            )
-        client = _CLIENT[0]
+    client = _client(base_url, os.environ.get("BENCH_FLOOR_TOKEN", ""))
     org, policy_id = props["organizationId"], props["policyId"]
     path = f"/v1/organizations/{org}/mdm/apple/enterprise/policies/{policy_id}"
     client.get(path).raise_for_status().json()

@@ -178,8 +178,8 @@ class Measured:
                 want = expected_requests(s.op, self.n)
             elif self.floor_request:
                 # one GET wherever ours reads or writes a policy
-                want = {"GET": sum(expected_requests(s.op, self.n).values())}
-                want = {k: v for k, v in want.items() if v}
+                count = sum(expected_requests(s.op, self.n).values())
+                want = {"GET": count} if count else {}
             else:
                 want = {}
             if s.requests != want:

@@ -235,12 +235,11 @@ class AppliveryProvider(Provider):
         known = python_map(request.properties) or python_map(request.inputs)
         result = await self._run(self.policies.read, request.resource_id, known, urn=request.urn)
         # No inputs from read means "keep them"; this protocol would send an empty map instead,
-        # which the engine would keep as the inputs, so the ones it sent go back.
-        inputs = python_map(request.inputs) if result.inputs is None else result.inputs
+        # which the engine would keep as the inputs, so the ones it sent go back as they came.
         return ReadResponse(
             resource_id=result.id or "",
             properties=property_map(result.outs or {}),
-            inputs=property_map(inputs),
+            inputs=request.inputs if result.inputs is None else property_map(result.inputs),
         )
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
