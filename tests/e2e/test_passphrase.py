@@ -9,6 +9,7 @@ README tells users to run them.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -101,11 +102,81 @@ def test_pulumi_env_refuses_a_stack_without_a_passphrase_before_pulumi_runs(
     assert not (bare_project.parent / "home").exists()
 
 
+# A global flag's value is never taken for the command: each of these once ran `stack init`
+# without a passphrase, the guard reading `version`, `plugin`, `-h` or `stack ls` as a command
+# that touches no stack.
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--otel-traces", "version", "stack", "init", "s4"],
+        ["--otel-traces", "plugin", "stack", "init", "s4"],
+        ["--otel-traces", "-h", "stack", "init", "s4"],
+        ["--profiling", "help", "stack", "init", "s4"],
+        ["-v", "3", "--tracing-header", "login", "stack", "init", "s4"],
+        ["-ev=3", "stack", "init", "s4"],
+        ["stack", "--stack", "ls", "init", "s4"],
+    ],
+    ids=[
+        "otel-version",
+        "otel-plugin",
+        "otel-help",
+        "profiling-help",
+        "hidden-flag",
+        "cluster",
+        "flag-before-subcommand",
+    ],
+)
+def test_a_flag_value_never_passes_for_a_command(bare_project: Path, args: list[str]) -> None:
+    result = sourced(bare_project, args, backend(bare_project, PULUMI_CONFIG_PASSPHRASE=""))
+    assert result.returncode == 2
+    assert result.stderr.startswith(NO_PASSPHRASE), result.stderr
+    assert list((bare_project.parent / "state").iterdir()) == []
+    assert not (bare_project.parent / "home").exists()
+
+
+@pytest.mark.parametrize(
+    "args", [["--no-such-flag", "version"], ["-x", "stack", "ls"], ["--", "stack", "init", "s4"]]
+)
+def test_what_the_guard_cannot_classify_is_refused(bare_project: Path, args: list[str]) -> None:
+    result = sourced(bare_project, args, backend(bare_project, PULUMI_CONFIG_PASSPHRASE=""))
+    assert result.returncode == 2
+    assert result.stderr.startswith("pulumi: cannot tell which command"), result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert list((bare_project.parent / "state").iterdir()) == []
+
+
+def test_the_guard_knows_every_global_flag_of_the_engine(bare_project: Path) -> None:
+    """Each flag `pulumi --help` lists, given before `stack init` (a value flag with the value
+    `version`), is classified: the check applies, nothing is refused as unknown.  A new engine
+    with a new global flag fails here, not in a user's shell."""
+    env = backend(bare_project, PULUMI_CONFIG_PASSPHRASE="")
+    listed = sourced(bare_project, ["--help"], env).stdout.split("\nFlags:\n", 1)[1]
+    flags: list[list[str]] = []
+    for line in listed.split("\n\n", 1)[0].splitlines():
+        # "  -C, --cwd string   Run pulumi as if ...": names and a value's type, then 3+ spaces.
+        words = re.split(r"\s{3,}", line.strip())[0].replace(",", " ").split()
+        names = [w for w in words if w.startswith("-")]
+        takes_value = len(words) > len(names)
+        flags += [[name, "version"] if takes_value else [name] for name in names]
+    assert len(flags) >= 15, listed
+    for flag in flags:
+        if flag[0] in {"-h", "--help"}:
+            continue
+        result = sourced(bare_project, [*flag, "stack", "init", "s4"], env)
+        assert result.stderr.startswith(NO_PASSPHRASE), (flag, result.stderr)
+    assert list((bare_project.parent / "state").iterdir()) == []
+
+
 def test_commands_that_touch_no_stack_run_without_a_passphrase(bare_project: Path) -> None:
     env = backend(bare_project, PULUMI_CONFIG_PASSPHRASE="")
     assert sourced(bare_project, ["version"], env).stdout.startswith("v3.")
     assert sourced(bare_project, ["stack", "ls"], env).returncode == 0
     assert "Usage" in sourced(bare_project, ["up", "--help"], env).stdout
+    # Global flags, with their values in each form pflag reads, before such a command.
+    assert sourced(bare_project, ["--color", "never", "version"], env).stdout.startswith("v3.")
+    assert sourced(bare_project, ["-v=3", "--emoji", "version"], env).stdout.startswith("v3.")
+    assert sourced(bare_project, ["-C", str(bare_project), "stack", "ls"], env).returncode == 0
+    assert sourced(bare_project, ["--color", "never", "stack", "--help"], env).returncode == 0
 
 
 def test_a_passphrase_file_is_used_even_beside_an_empty_passphrase(bare_project: Path) -> None:
