@@ -192,6 +192,8 @@ class AppleDevicePolicyArgs(_Args):
     import_existing: pulumi.Input[bool] | None = None
     """Adopt the policy by reading it, writing nothing (a policy file's ``import: true``).
 
+    The ``import_`` resource option sets it, and may name the policy instead of ``policy_id``.
+
     The stored policy must already equal this declaration (compared as ``pulumi preview`` does),
     else adoption fails naming every differing field with both values.  Only adoption reads
     instead of writing: later changes to the declaration are applied as usual."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -34,6 +35,7 @@ from .validate import printable
 from .values import UNKNOWN, plain
 
 Key = tuple[str | None, str]
+Problem = tuple[str, str]
 
 
 @dataclass
@@ -62,10 +64,14 @@ class ProgramRun:
 
     # -- inputs ----------------------------------------------------------------------------------
 
-    def checked(self, resource_name: str, props: dict[str, Any]) -> dict[str, Any]:
+    def checked(
+        self, resource_name: str, props: dict[str, Any], problems: Sequence[Problem] = ()
+    ) -> dict[str, Any]:
         """``props`` to register: read-only fields out (one warning each), the policy id an Output
         that fails on a duplicate, or, for an invalid declaration, properties that fail its
-        registration (every problem is logged first, named by resource and field path)."""
+        registration (every problem is logged first, named by resource and field path).
+
+        ``problems`` are the ones found already (of its resource options)."""
         apps = props.get("applications")
         if isinstance(apps, list) and any(isinstance(app, dict) for app in apps):
             # Read-only fields go now, warned about once: the provider never sees them.
@@ -79,7 +85,9 @@ class ProgramRun:
         probe = plain(_known_now(props))
         if "organizationId" not in probe and org is not None:
             probe["organizationId"] = _known_now(org)
-        found = [] if resource_name in self.validated else validate.problems(probe)
+        found = list(problems)
+        if resource_name not in self.validated:
+            found += validate.problems(probe)
         if found:
             for path, reason in found:
                 message = f"AppleDevicePolicy {resource_name!r}: {path}: {reason}"

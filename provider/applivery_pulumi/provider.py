@@ -9,7 +9,7 @@ There is no create or delete call for policies in the API, so:
 * **create with ``importExisting``** (a policy file's ``import: true``) adopts by reading: one GET,
   no write; the stored policy must already equal the declaration (the diff's semantic
   comparison), else the error names every differing field with both values.  This works on any
-  dynamic-provider host, where the ``import_`` resource option needs one that serves imports.
+  dynamic-provider host; ``AppleDevicePolicy`` turns the ``import_`` resource option into it.
 * **delete releases** (default): the policy stays as it is and leaves Pulumi's state.  With
   ``restoreOnDelete`` it PUTs the ``preAdoption`` configuration back first.  Turning
   ``restoreOnDelete`` on for a policy adopted without it fails at preview: what it had before
@@ -298,7 +298,8 @@ class AppleDevicePolicyProvider(ResourceProvider):
                 for path in differing
             )
             raise errors.ImportMismatchError(
-                f"policy {policy_id} of organization {org} is marked for import (import: true), "
+                f"policy {policy_id} of organization {org} is marked for import (import_, "
+                "import_existing or a policy file's import: true), "
                 f"but what Applivery stores differs from the declaration, so nothing was "
                 f"written: {shown}. Declare the stored values (`applivery-pulumi export` writes "
                 "them), or remove the import mark to write the declaration"

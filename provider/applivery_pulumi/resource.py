@@ -23,6 +23,7 @@ from .args import BookmarkArgs as BookmarkArgs
 from .args import PolicyFeaturesArgs as PolicyFeaturesArgs
 from .args import ScriptArgs as ScriptArgs
 from .fields import BODY_FIELDS, IDENTITY, LOOKUP, OPTIONS, OUTPUTS
+from .import_option import as_import_existing
 from .program import ProgramRun
 from .provider import AppleDevicePolicyProvider
 
@@ -135,7 +136,9 @@ class AppleDevicePolicy(
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        props = ProgramRun.current().checked(resource_name, policy_props(args, kwargs))
+        # `import_` becomes an adoption by reading: the SDK's host cannot serve the engine's import.
+        props, opts, problems = as_import_existing(policy_props(args, kwargs), opts)
+        props = ProgramRun.current().checked(resource_name, props, problems)
         super().__init__(AppleDevicePolicyProvider(), resource_name, props, opts)
 
     @staticmethod

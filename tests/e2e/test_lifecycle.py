@@ -114,37 +114,6 @@ def test_preview_diff_names_the_changed_nested_field(tmp_path: Path, emu: Emulat
     project.run("preview", "--expect-no-changes")
 
 
-def test_import_option_on_the_bundled_host_then_empty_preview(
-    tmp_path: Path, emu: Emulator, launcher: str
-) -> None:
-    # The `import_` resource option needs a host that serves Read without a serialized
-    # provider (the engine sends none on import, pulumi/pulumi#16175): the bundled one does, the
-    # SDK's fails; the import mark (import_existing, test_official_host.py) works on both.
-    body = declared("0" * 24)
-    body.pop("policyId")
-    policy = emu.create_policy(**body)
-    version = policy["version"]
-    project = project_for(tmp_path, emu)
-    project.declare(
-        [
-            {
-                "name": "imported",
-                "args": declared(policy["id"]),
-                "import": f"{emu.org}/{policy['id']}",
-            }
-        ]
-    )
-    emu.reset_counters()
-    result = project.run("up", "--yes", check=launcher == "bundled")
-    requests = emu.counters()["requests"]
-    assert not any(k.startswith("PUT") for k in requests), "import never writes"
-    assert emu.get_policy(policy["id"])["version"] == version
-    if launcher == "bundled":
-        project.run("preview", "--expect-no-changes")
-    else:
-        assert result.returncode != 0 and "__provider" in result.output
-
-
 def test_invalid_input_fails_at_preview_naming_the_field(tmp_path: Path, emu: Emulator) -> None:
     policy = emu.create_policy(name="Draft")
     project = project_for(tmp_path, emu)

@@ -1,8 +1,9 @@
 """What a user of the official Pulumi CLI sees, on either dynamic-provider launcher.
 
-Drift shown on the field after a refresh, onboarding by reading (``import_existing``), read-only
-lookups (``AppleDevicePolicy.get``) and errors that end with one sentence: each holds through the
-SDK's own host (``python -m pulumi.dynamic``) as well as this project's.
+Drift shown on the field after a refresh, onboarding by reading (``import_existing`` and the
+``import_`` resource option), read-only lookups (``AppleDevicePolicy.get``) and errors that end
+with one sentence: each holds through the SDK's own host (``python -m pulumi.dynamic``) as well as
+this project's.
 """
 
 from __future__ import annotations
@@ -138,6 +139,53 @@ def test_import_mark_refuses_a_policy_that_differs(tmp_path: Path, emu: Emulator
     project.run("preview", "--expect-no-changes")
 
 
+def test_import_option_onboards_by_reading_and_writes_nothing(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    body = declared("0" * 24)
+    body.pop("policyId")
+    same = emu.create_policy(**body)
+    project = project_for(tmp_path, emu)
+    # No policy_id declared: the import id names the policy (and its organization).
+    project.declare([{"name": "imported", "args": body, "import": f"{emu.org}/{same['id']}"}])
+    emu.reset_counters()
+    project.run("up", "--yes")
+    assert puts(emu) == 0 and gets(emu) == 1
+    assert emu.get_policy(same["id"])["version"] == same["version"]
+    outputs = project.resource_outputs("imported")
+    assert (outputs["policyId"], outputs["organizationId"]) == (same["id"], emu.org)
+    assert outputs["name"] == "Corporate iOS" and outputs["version"] == same["version"]
+    emu.reset_counters()
+    project.run("preview", "--expect-no-changes")
+    project.run("up", "--yes", "--expect-no-changes")
+    assert emu.counters()["total"] == 0
+
+
+def test_import_option_refuses_a_policy_that_differs(tmp_path: Path, emu: Emulator) -> None:
+    body = declared("0" * 24)
+    body.pop("policyId")
+    body["name"] = "Renamed in dashboard"
+    body["exposeToChildren"] = False
+    other = emu.create_policy(**body)
+    project = project_for(tmp_path, emu)
+    project.declare([{"name": "imported", "args": declared(other["id"]), "import": other["id"]}])
+    emu.reset_counters()
+    result = project.run("up", "--yes", check=False)
+    assert result.returncode != 0
+    assert puts(emu) == 0
+    assert "__provider" not in result.output
+    assert 'name: stored "Renamed in dashboard", declared "Corporate iOS"' in result.output
+    assert "exposeToChildren: stored false, declared true" in result.output
+    assert_short_error(result.output, "is marked for import")
+    # Nothing entered the stack: with the stored values declared, the next run converges.
+    fixed = declared(other["id"], name="Renamed in dashboard", exposeToChildren=False)
+    project.declare([{"name": "imported", "args": fixed, "import": other["id"]}])
+    emu.reset_counters()
+    project.run("up", "--yes")
+    assert puts(emu) == 0 and gets(emu) == 1
+    project.run("preview", "--expect-no-changes")
+
+
 LOOKUP_PROGRAM = """
 import pulumi
 
@@ -200,9 +248,7 @@ def test_errors_reach_the_cli_as_one_sentence_after_a_short_traceback(
     assert emu.token not in result.output
 
 
-def test_installed_launcher_first_on_path_serves_the_import_option(
-    tmp_path: Path, emu: Emulator
-) -> None:
+def test_installed_launcher_first_on_path_serves_the_stack(tmp_path: Path, emu: Emulator) -> None:
     # How a user of the official CLI opts in to the bundled host: install-launcher, then PATH.
     bin_dir = tmp_path / "launcher"
     subprocess.run(
