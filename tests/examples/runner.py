@@ -270,8 +270,10 @@ class Runner:
         for name, text in fakes.items():
             (self.bin / name).write_text(text)
             (self.bin / name).chmod(0o755)
+        # The shape the example asks for: a published wheel, pinned with its hash.
         (self.workspace / "requirements.txt").write_text(
-            "applivery-pulumi @ git+https://github.com/YOUR-ORG/applivery-pulumi@v0.1.0\n"
+            "applivery-pulumi @ https://github.com/YOUR-ORG/applivery-pulumi/releases/download/"
+            f"v0.1.0/applivery_pulumi-0.1.0-py3-none-any.whl --hash=sha256:{'0' * 64}\n"
         )
         (self.workspace / "Pulumi.yaml").write_text(
             "name: policies\nruntime: {name: python, options: {toolchain: pip, virtualenv: venv}}\n"
