@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -28,6 +29,9 @@ from typing import Any
 import httpx
 
 REGION = "us-east-1"
+# moto's access log (werkzeug's): `"METHOD /path?query HTTP/1.1" status`, coloured when not 200.
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+REQUEST_LINE = re.compile(r'"([A-Z]+) (\S+) HTTP/[\d.]+" \d{3}')
 # moto accepts any key; real ones must never reach a test server.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 
@@ -72,7 +76,7 @@ class S3Server:
         # try a few.
         for _ in range(5):
             self.port = _free_port()
-            log = (self.workdir / "moto.log").open("ab")
+            log = self.log.open("ab")
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
                 stdout=log,
@@ -84,7 +88,7 @@ class S3Server:
                 self._create_bucket()
                 return self
             self.stop()
-        raise RuntimeError(f"moto's S3 server did not start; see {self.workdir / 'moto.log'}")
+        raise RuntimeError(f"moto's S3 server did not start; see {self.log}")
 
     def _wait_ready(self, deadline: float) -> bool:
         assert self.process is not None
@@ -114,6 +118,34 @@ class S3Server:
         )
         r.raise_for_status()
         return re.findall(r"<Key>([^<]*)</Key>", r.text)
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "moto.log"
+
+    def log_size(self) -> int:
+        """Where the requests of what runs next start in the log (``requests_since``)."""
+        return self.log.stat().st_size
+
+    def requests_since(self, offset: int) -> list[str]:
+        """The requests served since ``offset`` of the log, ``"METHOD /path?query"``, in order.
+
+        werkzeug logs a request as it starts its answer, so every request answered so far is in
+        the log; a marker request, sent now and waited for, makes that hold for the file too.
+        """
+        marker = f"/moto-api/?requests-since={offset}-{time.monotonic_ns()}"
+        httpx.get(self.endpoint + marker, timeout=10)
+        deadline = time.monotonic() + 10
+        while True:
+            with self.log.open("rb") as log:
+                log.seek(offset)
+                text = ANSI.sub("", log.read().decode(errors="replace"))
+            requests = [f"{m[1]} {m[2]}" for m in REQUEST_LINE.finditer(text)]
+            if f"GET {marker}" in requests:
+                return [request for request in requests if request != f"GET {marker}"]
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"moto did not log the marker request; see {self.log}")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

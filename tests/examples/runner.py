@@ -7,7 +7,8 @@ What the runner does, and this module with it:
   `shell: bash` is `bash --noprofile --norc -eo pipefail {0}`, `shell: sh` is `sh -e {0}`;
 * the environment is the workflow's `env`, then the job's, then the step's, with `${{ … }}`
   expressions evaluated: `secrets.NAME` from the secrets given (a secret not given is "", as on
-  GitHub), anything else a harmless placeholder; GITHUB_STEP_SUMMARY, GITHUB_ENV,
+  GitHub), `secrets.NAME != ''` (or `==`) as `true`/`false`, anything else a harmless
+  placeholder; GITHUB_STEP_SUMMARY, GITHUB_ENV,
   GITHUB_OUTPUT, GITHUB_PATH and RUNNER_TEMP point at files and folders of a temporary runner;
 * `if:` conditions of jobs and steps are evaluated for the event a run is for: `==`, `!=`,
   `&&`, `||`, `!`, parentheses, string and boolean literals, `github.event_name` and the
@@ -46,6 +47,7 @@ SHELLS = {
 }
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 SECRET = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)")
+SECRET_TEST = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=)\s*'((?:[^']|'')*)'")
 RELATIVE_PATH = re.compile(r"(?:\./)?[A-Za-z_][\w.-]*(?:/[\w.-]+)+")
 # A command position: start of a line or after ; & | ( ` or `then`/`do`, then `pulumi `.
 PULUMI_CALL = re.compile(r"(?m)(?:^|[;&|(`]|\bthen\b|\bdo\b)\s*pulumi\s")
@@ -214,6 +216,11 @@ def evaluate(value: Any, secrets: Mapping[str, str]) -> str:
         secret = SECRET.fullmatch(match.group(1))
         if secret:
             return secrets.get(secret.group(1), "")
+        test = SECRET_TEST.fullmatch(match.group(1))
+        if test:
+            name, op, literal = test.groups()
+            equal = secrets.get(name, "") == literal.replace("''", "'")
+            return "true" if equal == (op == "==") else "false"
         return "placeholder"
 
     if isinstance(value, bool):
@@ -226,6 +233,8 @@ class StepResult:
     step: Step
     returncode: int
     output: str
+    # What the workflow put into the step's environment (workflow, job and step `env`), evaluated.
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -261,8 +270,10 @@ class Runner:
         for name, text in fakes.items():
             (self.bin / name).write_text(text)
             (self.bin / name).chmod(0o755)
+        # The shape the example asks for: a published wheel, pinned with its hash.
         (self.workspace / "requirements.txt").write_text(
-            "applivery-pulumi @ git+https://github.com/YOUR-ORG/applivery-pulumi@v0.1.0\n"
+            "applivery-pulumi @ https://github.com/YOUR-ORG/applivery-pulumi/releases/download/"
+            f"v0.1.0/applivery_pulumi-0.1.0-py3-none-any.whl --hash=sha256:{'0' * 64}\n"
         )
         (self.workspace / "Pulumi.yaml").write_text(
             "name: policies\nruntime: {name: python, options: {toolchain: pip, virtualenv: venv}}\n"
@@ -312,8 +323,11 @@ class Runner:
             "FAKE_TOOLS_LOG": str(self.tools_log),
             "FAKE_PULUMI_STATUS": str(pulumi_status),
         }
-        for name, value in {**self.workflow.env(step.job), **step.env}.items():
-            env[name] = evaluate(value, secrets)
+        given = {
+            name: evaluate(value, secrets)
+            for name, value in {**self.workflow.env(step.job), **step.env}.items()
+        }
+        env |= given
         proc = subprocess.run(
             shell_command(step.shell, script),
             cwd=cwd,
@@ -325,7 +339,7 @@ class Runner:
             timeout=60,
             check=False,
         )
-        return StepResult(step, proc.returncode, proc.stdout)
+        return StepResult(step, proc.returncode, proc.stdout, given)
 
     def run_job(
         self, job: str, *, event: str, secrets: Mapping[str, str], pulumi_status: int = 0

@@ -1,4 +1,5 @@
-"""The CI example (examples/ci/github-actions.yml) fails when Pulumi fails or a secret is missing.
+"""The CI example (examples/ci/github-actions.yml): fails when Pulumi fails or a secret is missing,
+and gives each job, and each step, only the credentials its work needs.
 
 Each `run:` step is run the way GitHub's runner runs it (its shell, its environment), with a
 fake `pulumi` first on PATH; see `runner.py`.  No network, no engine.
@@ -6,21 +7,56 @@ fake `pulumi` first on PATH; see `runner.py`.  No network, no engine.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from harness.emulator import REPO
 from tests.examples.runner import Runner, Step, Workflow, holds
 
 WORKFLOW = Workflow.load(REPO / "examples" / "ci" / "github-actions.yml")
-SECRETS = {
-    "APPLIVERY_API_TOKEN": "applivery-token",
-    "PULUMI_CONFIG_PASSPHRASE": "passphrase",
-    "AWS_ACCESS_KEY_ID": "aws-key-id",
-    "AWS_SECRET_ACCESS_KEY": "aws-secret",
+# Read-only: an Applivery token with the `mdm.apple.policy.get` scope alone, AWS keys whose IAM
+# policy allows reading the state (GetObject, ListBucket) and nothing else, and the passphrase
+# (a preview decrypts the stack's secrets; it writes none).
+READ_SECRETS = {
+    "APPLIVERY_READ_TOKEN",
+    "PULUMI_CONFIG_PASSPHRASE",
+    "AWS_STATE_READ_ACCESS_KEY_ID",
+    "AWS_STATE_READ_SECRET_ACCESS_KEY",
 }
-REQUIRED_SECRETS = ("APPLIVERY_API_TOKEN", "PULUMI_CONFIG_PASSPHRASE")
+WRITE_SECRETS = {
+    "APPLIVERY_WRITE_TOKEN",
+    "AWS_STATE_WRITE_ACCESS_KEY_ID",
+    "AWS_STATE_WRITE_SECRET_ACCESS_KEY",
+}
+SECRETS = {name: f"value-of-{name.lower()}" for name in READ_SECRETS | WRITE_SECRETS}
+# What each job's pulumi gets, by the names the provider and the engine read: variable -> secret.
+READ_CREDENTIALS = {
+    "APPLIVERY_API_TOKEN": "APPLIVERY_READ_TOKEN",
+    "PULUMI_CONFIG_PASSPHRASE": "PULUMI_CONFIG_PASSPHRASE",
+    "AWS_ACCESS_KEY_ID": "AWS_STATE_READ_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY": "AWS_STATE_READ_SECRET_ACCESS_KEY",
+}
+CREDENTIALS = {
+    # Runs the pull request's code: read access only.
+    "preview": READ_CREDENTIALS,
+    # `pulumi refresh --preview-only` sends GETs and writes no state (no lock, no checkpoint).
+    "drift": READ_CREDENTIALS,
+    "up": {
+        "APPLIVERY_API_TOKEN": "APPLIVERY_WRITE_TOKEN",
+        "PULUMI_CONFIG_PASSPHRASE": "PULUMI_CONFIG_PASSPHRASE",
+        "AWS_ACCESS_KEY_ID": "AWS_STATE_WRITE_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY": "AWS_STATE_WRITE_SECRET_ACCESS_KEY",
+    },
+}
+# The secrets a job checks before pulumi runs (the AWS keys go when the state is elsewhere).
+REQUIRED_SECRETS = {
+    job: (credentials["APPLIVERY_API_TOKEN"], credentials["PULUMI_CONFIG_PASSPHRASE"])
+    for job, credentials in CREDENTIALS.items()
+}
 RUN_STEPS = list(WORKFLOW.run_steps())
 PULUMI_STEPS = [step for step in RUN_STEPS if step.calls_pulumi]
 EVENTS = list(WORKFLOW.triggers)
@@ -127,10 +163,16 @@ def test_a_job_passes_when_pulumi_passes(runner: Runner, event: str, job: str) -
     assert runner.tool_calls("pulumi"), result.output
 
 
+MISSING = [
+    (event, job, missing)
+    for event, job in PULUMI_RUNS
+    for missing in [*[(name,) for name in REQUIRED_SECRETS[job]], REQUIRED_SECRETS[job]]
+]
+
+
 @pytest.mark.parametrize(
-    "missing", [*[(name,) for name in REQUIRED_SECRETS], REQUIRED_SECRETS], ids="+".join
+    ("event", "job", "missing"), MISSING, ids=[f"{e}-{j}-{'+'.join(m)}" for e, j, m in MISSING]
 )
-@pytest.mark.parametrize(("event", "job"), PULUMI_RUNS, ids=[f"{e}-{j}" for e, j in PULUMI_RUNS])
 def test_a_missing_secret_stops_the_job_with_one_message_before_pulumi_runs(
     runner: Runner, event: str, job: str, missing: tuple[str, ...]
 ) -> None:
@@ -144,8 +186,123 @@ def test_a_missing_secret_stops_the_job_with_one_message_before_pulumi_runs(
     assert len(errors) == 1, failed.output
     for name in missing:
         assert name in errors[0]
-    for name in set(REQUIRED_SECRETS) - set(missing):
+    for name in set(REQUIRED_SECRETS[job]) - set(missing):
         assert name not in errors[0]
+
+
+SECRET_REFERENCE = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)")
+# `owner/repo@<full commit>  # vX.Y.Z`: a tag can be moved to other code, a commit cannot.
+PINNED_USES = re.compile(
+    r"^\s*(?:-\s+)?uses:\s*[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40}\s+#\s*v\d+(?:\.\d+)*\b"
+)
+
+
+def secrets_named(value: Any) -> set[str]:
+    return set(SECRET_REFERENCE.findall(yaml.safe_dump(value)))
+
+
+@pytest.mark.parametrize(("event", "job"), PULUMI_RUNS, ids=[f"{e}-{j}" for e, j in PULUMI_RUNS])
+def test_each_job_gives_its_credentials_to_the_pulumi_step_alone(
+    runner: Runner, event: str, job: str
+) -> None:
+    """The pulumi step gets what its command needs; no other step (install, summary) gets any."""
+    result = runner.run_job(job, event=event, secrets=SECRETS)
+    assert not result.failed, result.output
+    allowed = {SECRETS[secret] for secret in CREDENTIALS[job].values()}
+    for step_result in result.steps:
+        step, env = step_result.step, step_result.env
+        given = {name for name, value in env.items() if value in SECRETS.values()}
+        if not step.calls_pulumi:
+            assert not given, f"{step.id} gets secrets it does not use: {sorted(given)}"
+            continue
+        for variable, secret in CREDENTIALS[job].items():
+            assert env.get(variable) == SECRETS[secret], f"{step.id}: {variable} is not {secret}"
+        extra = {name for name in given if env[name] not in allowed}
+        assert not extra, f"{step.id} gets more than its command needs: {sorted(extra)}"
+
+
+def test_the_pull_request_preview_names_no_write_credential() -> None:
+    """The preview runs the pull request's code: whatever it is given, that code can read."""
+    named = secrets_named(WORKFLOW.jobs["preview"])
+    assert named <= READ_SECRETS, f"preview names {sorted(named - READ_SECRETS)}"
+    assert "environment" not in WORKFLOW.jobs["preview"]
+
+
+def test_secrets_are_given_to_steps_never_to_the_workflow_or_a_job() -> None:
+    assert not secrets_named(WORKFLOW.doc.get("env")), "the workflow's env names a secret"
+    for job, spec in WORKFLOW.jobs.items():
+        assert not secrets_named(spec.get("env")), f"job {job}'s env names a secret"
+        for index, step in enumerate(spec.get("steps") or []):
+            name = step.get("name") or step.get("uses") or index
+            assert not secrets_named(step.get("with")), f"{job}/{name} passes a secret to an action"
+            # In `run:` text a secret would be pasted into the script (and its file on disk).
+            assert not secrets_named(step.get("run")), (
+                f"{job}/{name} pastes a secret into its script"
+            )
+
+
+def test_the_jobs_that_write_or_run_unattended_run_behind_an_environment() -> None:
+    """`up` (write credentials, reviewers) and `drift` (unattended): an environment each."""
+    jobs = WORKFLOW.jobs
+    assert jobs["up"].get("environment"), "up runs outside any environment"
+    assert jobs["drift"].get("environment"), "drift runs outside any environment"
+    # Reviewers on `up` must not hold the daily drift check: two environments.
+    assert jobs["up"]["environment"] != jobs["drift"]["environment"]
+    for job, spec in jobs.items():
+        if secrets_named(spec) & WRITE_SECRETS:
+            assert spec.get("environment"), f"job {job} names write credentials outside one"
+            assert WORKFLOW.jobs_for("pull_request").count(job) == 0, f"{job} runs for PRs"
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_tag_in_a_comment() -> None:
+    lines = [
+        line
+        for line in WORKFLOW.path.read_text().splitlines()
+        if line.lstrip().startswith(("uses:", "- uses:"))
+    ]
+    uses = [
+        step["uses"]
+        for job in WORKFLOW.jobs.values()
+        for step in job.get("steps") or []
+        if "uses" in step
+    ]
+    assert len(lines) == len(uses) > 0, "a `uses:` the check below would not see"
+    for line in lines:
+        assert PINNED_USES.match(line), f"not pinned by commit with its tag: {line.strip()}"
+    # One action, one commit: the jobs cannot drift apart.
+    commits: dict[str, set[str]] = {}
+    for line in lines:
+        action, _, rest = line.split("uses:", 1)[1].strip().partition("@")
+        commits.setdefault(action, set()).add(rest.split()[0] + " " + rest.split("#", 1)[1].strip())
+    assert all(len(pins) == 1 for pins in commits.values()), commits
+
+
+def test_checkout_leaves_no_token_for_the_programs_code() -> None:
+    """Without `persist-credentials: false` the job's GITHUB_TOKEN stays in .git/config."""
+    checkouts = [
+        step
+        for job in WORKFLOW.jobs.values()
+        for step in job.get("steps") or []
+        if str(step.get("uses", "")).startswith("actions/checkout@")
+    ]
+    assert checkouts
+    for step in checkouts:
+        assert (step.get("with") or {}).get("persist-credentials") is False
+
+
+INSTALL_STEPS = [step for step in RUN_STEPS if "pip install" in step.run]
+
+
+@pytest.mark.parametrize("step", INSTALL_STEPS, ids=ids(INSTALL_STEPS))
+def test_the_programs_dependencies_install_only_as_hashed(runner: Runner, step: Step) -> None:
+    result = runner.run_step(step, secrets=SECRETS)
+    assert result.returncode == 0, result.output
+    installs = [c for c in runner.tool_calls("venv/bin/pip") if " install " in f"{c} "]
+    assert installs, result.output
+    for call in installs:
+        args = call.split()
+        assert "--require-hashes" in args, call
+        assert args[args.index("-r") + 1] == "requirements.txt", call
 
 
 def test_the_runner_runs_a_step_without_shell_as_github_does(tmp_path: Path) -> None:
