@@ -19,7 +19,8 @@ What the export writes, and what it never does:
   hexadecimal characters.
 
 The count it prints is the count of files written.  The exit status is 1 when a policy could
-not be exported (each is reported), 2 for a bad command line.
+not be exported (each is reported), 2 for a bad command line or a setting refused before any
+request (a base URL that is neither ``https://`` nor plain ``http://`` to this machine, …).
 """
 
 from __future__ import annotations
@@ -37,11 +38,11 @@ from typing import Any, Final
 
 import yaml
 
-from .errors import AppliveryError
+from .errors import AppliveryError, ConfigurationError
 from .model import BODY_FIELDS, HEX24_RE, ORGANIZATION_ID_RE
 from .normalize import document_to_state
 from .policy_yaml import SUFFIXES, PolicyYamlError, escape, parse_yaml, read_yaml
-from .settings import Settings
+from .settings import Settings, base_url_problem
 
 # Beyond the first candidate names, how many numbered ones to try before giving up.
 _MAX_NUMBERED: Final = 100
@@ -164,13 +165,27 @@ def _candidates(name: str, policy_id: str) -> list[str]:
     return [f"{base}-{policy_id[-6:]}", f"{base}-{policy_id}", *numbered]
 
 
+def _settings(base_url: str | None) -> Settings:
+    """The environment's settings, ``--base-url`` in place of ``APPLIVERY_BASE_URL``: refused
+    before any request (the token goes with each), naming the flag when the flag is wrong."""
+    problem = base_url_problem(base_url.strip()) if base_url else None
+    if problem is not None:
+        raise ConfigurationError(f"--base-url {problem}")
+    return Settings.load(lambda key: base_url if key == "applivery:baseUrl" else None)
+
+
 def export(args: argparse.Namespace) -> int:
     from .client import AppliveryClient
 
     def warn(message: str) -> None:
         print(f"warning: {message}", file=sys.stderr)
 
-    org = args.organization or Settings.load().organization_id
+    try:
+        settings = _settings(args.base_url)
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    org = args.organization or settings.organization_id
     if not org or not ORGANIZATION_ID_RE.fullmatch(org):
         print(
             "error: --organization (or APPLIVERY_ORGANIZATION_ID) must be an organization id: "
@@ -178,7 +193,6 @@ def export(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    settings = Settings.load(lambda key: args.base_url if key == "applivery:baseUrl" else None)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -28,20 +28,32 @@ storm of 429s.  Several processes (stacks, CI jobs) sharing one account each nee
 Loading refuses, naming the setting and never showing the value, a token that an HTTP header
 cannot carry as it is (control characters such as CR, LF or NUL, or non-ASCII text) and a base
 URL with credentials in it (``https://user:password@host``).
+
+Every request carries the token, so the base URL must be ``https://``; plain ``http://`` only
+to this machine (``localhost``, ``127.0.0.0/8``, ``[::1]``: the emulator), where no network
+lies between the two ends.  Otherwise a one-line change to ``Pulumi.<stack>.yaml`` would send
+the token (``APPLIVERY_API_TOKEN`` wins over stack config) in clear to any host.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
 
 DEFAULT_BASE_URL: Final = "https://api.applivery.io"
+# What a base URL may be, said in every refusal of one.
+_ALLOWED_URLS: Final = (
+    "https://, or http:// to this machine only (localhost, 127.0.0.0/8 or [::1]: the emulator)"
+)
+_IPV6_LOOPBACK: Final = ipaddress.IPv6Address("::1")
 DEFAULT_MAX_RETRY_SECONDS: Final = 120.0
 
 _KEYS: Final = {
@@ -168,15 +180,58 @@ def token_problem(value: str) -> str | None:
 
 def base_url_problem(value: str) -> str | None:
     """Why ``value`` cannot be the API root, without showing any of it; else None."""
-    # The authority as httpx reads it (up to the first / ? or #), scheme or not: an @ in it is
-    # user info, which httpx would send as Basic auth in place of the token's Bearer header.
-    rest = value.split("://", 1)[1] if "://" in value else value
-    if "@" in re.split(r"[/?#]", rest, maxsplit=1)[0]:
+    if _NOT_IN_A_HEADER.search(value) or " " in value:
+        return "must be printable ASCII without spaces (a host name in its xn-- form)"
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # ValueError for a port that is not a number from 0 to 65535
+    except ValueError:
+        return f"is not a URL such as {DEFAULT_BASE_URL}: its host or port cannot be read"
+    if parts.scheme not in ("https", "http"):
+        return f"must start with {_ALLOWED_URLS}: every request carries the API token"
+    # httpx would send user info as Basic auth in place of the token's Bearer header.
+    if "@" in parts.netloc:
         return (
             "must not hold credentials (user:password@): give the API root alone, such as "
             f"{DEFAULT_BASE_URL}, and the token as applivery:apiToken or APPLIVERY_API_TOKEN"
         )
+    # Request paths are appended to the base URL: a query would swallow every one of them.
+    if "?" in value or "#" in value:
+        return (
+            f"must not have a query (?) or fragment (#): give the API root, such as "
+            f"{DEFAULT_BASE_URL}"
+        )
+    host = parts.hostname
+    if not host or not _authority_is(parts.netloc, host):
+        return f"must name a host, and a port if any, as in {DEFAULT_BASE_URL}"
+    if parts.scheme == "http" and not _is_loopback(host):
+        return (
+            f"must start with {_ALLOWED_URLS}: every request carries the API token, which "
+            "plain http shows to anyone on the way"
+        )
     return None
+
+
+def _authority_is(netloc: str, host: str) -> bool:
+    """Whether ``netloc`` is ``host`` and a port, and nothing else urlsplit passed over: it
+    reads ``[::1]junk:80`` and ``junk[::1]`` as host ::1, where httpx sees another URL."""
+    spelled = f"[{host}]" if netloc.startswith("[") else host
+    rest = netloc.lower().removeprefix(spelled)
+    return rest != netloc.lower() and (not rest or rest.startswith(":"))
+
+
+def _is_loopback(host: str) -> bool:
+    """The name ``localhost`` (no DNS: any other name may resolve anywhere), a literal IPv4
+    address in 127.0.0.0/8, or ``::1`` itself (no zone, no IPv4-mapped form)."""
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        return address == _IPV6_LOOPBACK  # unequal with a zone id, as the mapped form is
+    return address.is_loopback
 
 
 def _token(found: tuple[str, str] | None) -> Secret | None:

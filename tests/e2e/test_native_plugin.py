@@ -464,3 +464,43 @@ def test_operations_run_at_the_engines_parallelism(tmp_path: Path, emu: Emulator
     emu.set_faults(latency_ms=1500)
     project.run("up", "--yes", "--skip-preview", "--parallel", "10")
     assert _in_flight_at_once(emu.log_text()) >= 8  # the SDK's dynamic host: 4 at most
+
+
+# -- the token only over TLS -------------------------------------------------------------------
+
+EXPLICIT_PLAIN_HTTP = """
+config:
+  acmeToken: {type: string, secret: true}
+resources:
+  acme:
+    type: pulumi:providers:applivery
+    properties:
+      apiToken: ${acmeToken}
+      baseUrl: http://203.0.113.7:8080
+"""
+
+
+@pytest.mark.parametrize("provider", ["default", "explicit"])
+def test_check_config_refuses_plain_http_to_another_host(
+    tmp_path: Path, emu: Emulator, provider: str
+) -> None:
+    policy = emu.create_policy(name="Draft")
+    body = f"name: Corp\norganizationId: {emu.org}"
+    resources = policy_yaml("corp", policy["id"], body, provider="acme" * (provider == "explicit"))
+    if provider == "explicit":
+        project = yaml_project(tmp_path, emu, EXPLICIT_PLAIN_HTTP + resources)
+        project.config_set("acmeToken", emu.token, secret=True)
+    else:
+        project = yaml_project(tmp_path, emu, "resources:\n" + resources)
+        project.config_set("applivery:baseUrl", "http://203.0.113.7:8080")
+    emu.reset_counters()
+    for command in (("preview",), ("up", "--yes", "--skip-preview")):
+        result = project.run(*command, check=False, timeout=120)
+        assert result.returncode != 0
+        assert "applivery:baseUrl must start with https://, or http:// to this machine only" in (
+            result.output
+        ), result.output[-3000:]
+        assert emu.token not in result.output
+        assert_no_traceback(result.output)
+    assert emu.counters()["total"] == 0
+    assert emu.get_policy(policy["id"])["name"] == "Draft"

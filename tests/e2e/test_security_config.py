@@ -104,3 +104,38 @@ def test_a_refused_setting_is_named_and_its_value_never_shown(
         assert HEAD not in result.output and TAIL not in result.output
     assert emu.get_policy(policy["id"])["name"] == "Untouched"
     assert HEAD not in emu.log_text()
+
+
+# -- 23.1 the token only over TLS --------------------------------------------------------------
+
+# TEST-NET-3: routed nowhere, so an old provider would hang on it rather than reach a server.
+REMOTE_PLAIN_HTTP = "http://203.0.113.7:8080"
+REFUSAL = "must start with https://, or http:// to this machine only"
+
+
+@pytest.mark.parametrize(
+    ("source", "named"),
+    [("config", "applivery:baseUrl"), ("env", "APPLIVERY_BASE_URL")],
+    ids=["stack-config", "environment"],
+)
+def test_a_plain_http_base_url_to_another_host_fails_before_any_request(
+    tmp_path: Path, emu: Emulator, source: str, named: str
+) -> None:
+    policy = emu.create_policy(name="Untouched")
+    project = PulumiProject(tmp_path / "project", emu)
+    project.declare([{"name": "p", "args": {"policyId": policy["id"], "name": "Changed"}}])
+    # The token from the environment wins over config: the one CI holds is the one at stake.
+    extra = {"APPLIVERY_API_TOKEN": emu.token, "APPLIVERY_MAX_RETRY_SECONDS": "2"}
+    if source == "config":
+        project.config_set("applivery:baseUrl", REMOTE_PLAIN_HTTP)
+    else:
+        project.run("config", "rm", "applivery:baseUrl")
+        extra["APPLIVERY_BASE_URL"] = REMOTE_PLAIN_HTTP
+    emu.reset_counters()
+    for command in (("preview",), ("up", "--yes")):
+        result = project.run(*command, check=False, extra_env=extra, timeout=120)
+        assert result.returncode != 0
+        assert f"{named} {REFUSAL}" in result.output, result.output[-3000:]
+        assert emu.token not in result.output
+    assert emu.counters()["total"] == 0
+    assert emu.get_policy(policy["id"])["name"] == "Untouched"

@@ -85,7 +85,7 @@ def test_wrong_base_urls_fail_with_one_clear_sentence(
                 f"http://127.0.0.1:{_free_port()}",
                 "the connection failed",
             ),
-            "dns failure": ("http://applivery-api.invalid", "could not be resolved (DNS)"),
+            "dns failure": ("https://applivery-api.invalid", "could not be resolved (DNS)"),
             "tls to plain http": (f"https://127.0.0.1:{emu.port}", "the TLS handshake failed"),
             "html answer": (html_url, "with text/html, not the API's JSON"),
         }

@@ -8,16 +8,20 @@ out, escaped and bounded.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
+from pulumi.provider.experimental.provider import CheckRequest
 
-from applivery_pulumi import errors
+from applivery_pulumi import cli, errors
 from applivery_pulumi.client import AppliveryClient
+from applivery_pulumi.plugin import AppliveryProvider, property_map
 from applivery_pulumi.provider import AppleDevicePolicyProvider
 from applivery_pulumi.settings import Secret, Settings
 
@@ -87,7 +91,6 @@ def test_the_client_refuses_such_a_token_made_without_load() -> None:
         "https://userMARK@api.example/",
         "https://:passMARK@api.example/v",
         "http://userMARK:passMARK@127.0.0.1:8787",
-        "userMARK:passMARK@api.example",
         "https://api.example\\@evil.example",
         "HTTPS://userMARK:passMARK@api.example?x=1",
     ],
@@ -107,11 +110,171 @@ def test_a_base_url_with_credentials_is_refused(url: str, source: str) -> None:
         AppliveryClient(Settings(api_token=Secret(TOKEN), base_url=url))
 
 
-@pytest.mark.parametrize(
-    "url", ["https://api.example/v1@x", "https://api.example/?a=b@c", "https://api.example#@"]
-)
-def test_an_at_sign_outside_the_host_part_is_fine(url: str) -> None:
+def test_an_at_sign_in_the_path_is_fine() -> None:
+    url = "https://api.example/v1@x"
     assert Settings.load(Config({"applivery:baseUrl": url}, "p").get, {}).base_url == url
+
+
+# -- where the token may go (issue 23) ---------------------------------------------------------
+
+ALLOWED = "https://, or http:// to this machine only (localhost, 127.0.0.0/8 or [::1]"
+# Plain http to anything but a literal loopback address or the name localhost.
+PLAIN_HTTP_ELSEWHERE = [
+    "http://203.0.113.7:8080",
+    "http://api.applivery.io",
+    "HTTP://API.APPLIVERY.IO/",
+    "http://0.0.0.0:8787",
+    "http://[::]:8787",
+    "http://[::ffff:127.0.0.1]:8787",  # IPv4-mapped
+    "http://[::ffff:7f00:1]:8787",
+    "http://[::1%25lo]:8787",  # with a zone
+    "http://127.1:8787",  # what inet_aton reads as 127.0.0.1, ipaddress does not
+    "http://2130706433:8787",
+    "http://0x7f.0.0.1:8787",
+    "http://0177.0.0.1:8787",
+    "http://localhost.:8787",
+    "http://api.localhost:8787",
+    "http://localhost.example.com:8787",
+]
+OTHER_SCHEMES = [
+    "file:///etc/passwd",
+    "ftp://api.applivery.io",
+    "ws://127.0.0.1:8787",
+    "api.applivery.io",
+    "//api.applivery.io",
+    "userMARK:passMARK@api.example",
+]
+NOT_AN_API_ROOT = [
+    "https://",
+    "https:///v1",
+    "http://:8787",
+    "https://api.example?x=1",
+    "https://api.example/?a=b@c",
+    "https://api.example#@",
+    "https://api.example:99999",
+    "https://api.example:x",
+    "http://[::1]evil.example:8787",
+    "http://evil.example[::1]:8787",
+    "http://[::1",
+    "https://api .example",
+    "https://api\t.example",
+    "https://\u00e9.example",
+]
+REFUSED = PLAIN_HTTP_ELSEWHERE + OTHER_SCHEMES + NOT_AN_API_ROOT
+ACCEPTED = [
+    "https://api.applivery.io",
+    "https://api.applivery.io/",
+    "HTTPS://api.applivery.io:443/",
+    "https://api.example/prefix/",
+    "https://203.0.113.7:8443",
+    "http://127.0.0.1:8787",
+    "http://127.0.0.1:8787/",
+    "http://127.9.8.7:1",
+    "http://localhost:8787",
+    "http://LOCALHOST:8787/",
+    "http://[::1]:8787",
+    "http://[0:0:0:0:0:0:0:1]:8787",
+]
+
+
+def assert_refused(message: str, named: str) -> None:
+    assert message.startswith(f"{named} "), message
+    assert TOKEN not in message and "MARK" not in message and "evil" not in message
+    one_sentence(message)
+
+
+@pytest.mark.parametrize("url", REFUSED)
+@pytest.mark.parametrize("source", ["config", "environment"])
+def test_a_base_url_the_token_must_not_go_to_is_refused_before_any_request(
+    url: str, source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = {"applivery:apiToken": TOKEN, "applivery:organizationId": ORG}
+    if source == "config":
+        raw["applivery:baseUrl"] = url
+    else:
+        monkeypatch.setenv("APPLIVERY_BASE_URL", url)
+    provider = AppleDevicePolicyProvider()
+    with mocked() as router:
+        router.route().respond(200, json={"status": True, "data": {"id": PID}})
+        with pytest.raises(errors.ConfigurationError) as caught:
+            provider.configure(ConfigureRequest(Config(raw, "proj")))
+            provider.read(f"{ORG}/{PID}", {})
+        assert not router.calls, "no request may be sent"
+    assert_refused(
+        str(caught.value), "applivery:baseUrl" if source == "config" else "APPLIVERY_BASE_URL"
+    )
+    with pytest.raises(errors.ConfigurationError) as caught:
+        AppliveryClient(Settings(api_token=Secret(TOKEN), base_url=url))
+    assert_refused(str(caught.value), "the base URL")
+
+
+@pytest.mark.parametrize("url", PLAIN_HTTP_ELSEWHERE + OTHER_SCHEMES[:-1])
+def test_the_refusal_says_what_is_allowed_and_why(url: str) -> None:
+    with pytest.raises(errors.ConfigurationError) as caught:
+        Settings.load(Config({"applivery:baseUrl": url}, "p").get, {})
+    assert f"must start with {ALLOWED}" in str(caught.value)
+    assert "every request carries the API token" in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ACCEPTED)
+def test_an_https_url_or_plain_http_to_this_machine_is_used(url: str) -> None:
+    raw = {"applivery:apiToken": TOKEN, "applivery:baseUrl": url}
+    settings = Settings.load(Config(raw, "p").get, {})
+    assert settings.base_url == url.rstrip("/")
+    with mocked() as router:
+        route = router.route().respond(200, json={"status": True, "data": {"id": PID}})
+        AppliveryClient(settings, max_attempts=1).get_policy(ORG, PID)
+    sent = route.calls.last.request
+    assert str(sent.url).lower().startswith(url.rstrip("/").lower().replace(":443", ""))
+    assert (
+        sent.url.path.endswith(policy_path()) and sent.headers["authorization"] == f"Bearer {TOKEN}"
+    )
+
+
+@pytest.mark.parametrize("url", ["http://203.0.113.7:8080", "file:///etc/passwd", "https://"])
+def test_the_plugins_check_config_refuses_it_naming_base_url(url: str) -> None:
+    news = property_map({"apiToken": TOKEN, "baseUrl": url, "organizationId": ORG})
+    urn = "urn:pulumi:test::proj::pulumi:providers:applivery::acme"
+    result = asyncio.run(AppliveryProvider().check_config(CheckRequest(urn, {}, news, b"")))
+    [failure] = result.failures or []
+    assert failure.property == "baseUrl"
+    assert_refused(failure.reason, "applivery:baseUrl")
+
+
+@pytest.mark.parametrize("source", ["flag", "environment"])
+def test_export_refuses_it_before_any_request(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "http://203.0.113.7:8080"
+    monkeypatch.setenv("APPLIVERY_API_TOKEN", TOKEN)
+    argv = ["export", "--organization", ORG, "--out", str(tmp_path / "out")]
+    if source == "flag":
+        argv += ["--base-url", url]
+    else:
+        monkeypatch.setenv("APPLIVERY_BASE_URL", url)
+    with mocked() as router:
+        router.route().respond(200, json={"status": True, "data": []})
+        assert cli.main(argv) == 2
+        assert not router.calls, "no request may be sent"
+    out = capsys.readouterr()
+    assert out.out == "" and not (tmp_path / "out").exists()
+    assert_refused(
+        out.err.removeprefix("error: ").rstrip("\n"),
+        "--base-url" if source == "flag" else "APPLIVERY_BASE_URL",
+    )
+
+
+def test_export_with_a_good_flag_ignores_a_refused_environment_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APPLIVERY_API_TOKEN", TOKEN)
+    monkeypatch.setenv("APPLIVERY_BASE_URL", "http://203.0.113.7:8080")
+    argv = ["export", "--organization", ORG, "--out", str(tmp_path), "--base-url", BASE]
+    body = {"items": [], "page": 1, "totalPages": 1, "hasNextPage": False}
+    with mocked() as router:
+        route = router.route().respond(200, json={"status": True, "data": body})
+        assert cli.main(argv) == 0
+    assert route.calls.last.request.url.host == httpx.URL(BASE).host
 
 
 @pytest.mark.parametrize("raw", ["0", "-1", "nan", "inf", "soon"])
