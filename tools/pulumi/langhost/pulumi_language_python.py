@@ -124,8 +124,8 @@ class PythonLanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
             )
             raise HostError(
                 f"The 'virtualenv' option in Pulumi.yaml is set to {venv!r}, but it {what}. "
-                "Create it first (for this repository: python3 -m venv .venv && "
-                ".venv/bin/pip install -e '.[dev]')."
+                "Create it first (for this repository: scripts/setup, which "
+                "installs requirements/dev.txt)."
             )
         env["VIRTUAL_ENV"] = venv
         env["PATH"] = _venv_bin(venv) + os.pathsep + env.get("PATH", "")
@@ -214,7 +214,7 @@ class PythonLanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
 
     def InstallDependencies(self, request, context) -> Iterator[Any]:
         # Nothing is installed from here: this project's virtualenv is created by its own
-        # setup (pip install -e '.[dev]'), and nothing may wait on the network.
+        # setup (scripts/setup, from requirements/dev.txt), and nothing may wait on the network.
         info = request.info if request.HasField("info") else None
         try:
             python, _ = self._python(info)
