@@ -20,7 +20,6 @@ import re
 import ssl
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any, Final, Literal
 
@@ -37,6 +36,7 @@ from tenacity import (
 from . import errors
 from .fields import HEX24_RE, ORGANIZATION_ID_RE
 from .settings import Settings, base_url_problem, token_problem
+from .text import printable
 
 USER_AGENT: Final = "applivery-pulumi/0.1.0"
 POLICIES: Final = "/v1/organizations/{org}/mdm/apple/enterprise/policies"
@@ -157,10 +157,7 @@ def server_text(text: str, token: str, limit: int = SERVER_TEXT_LIMIT) -> str:
     if token:
         text = text.replace(token, "[redacted]")
     text = _CREDENTIAL.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", text)
-    text = "".join(
-        ch if ch == " " or unicodedata.category(ch)[0] not in "CZ" else ascii(ch)[1:-1]
-        for ch in text
-    )
+    text = printable(text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -31,7 +31,7 @@ from pulumi.runtime.settings import get_monitor
 
 from . import validate
 from .settings import default_organization
-from .validate import printable
+from .text import printable
 from .values import UNKNOWN, plain
 
 Key = tuple[str | None, str]

@@ -58,7 +58,7 @@ from .diff import changed_paths, project
 from .fields import IDENTITY, LOOKUP, OPTIONS
 from .normalize import document_to_state, metadata
 from .settings import Settings
-from .validate import printable
+from .text import printable
 from .values import is_unknown, plain
 
 if TYPE_CHECKING:
@@ -160,6 +160,8 @@ warning_sink: Callable[[str], None] | None = None
 
 
 def _warn(message: str) -> None:
+    # Warnings quote the service's names, ids and keys: escaped once, here, for every sink.
+    message = printable(message)
     if warning_sink is not None:
         warning_sink(message)
         return

@@ -29,6 +29,7 @@ from .fields import (
     field_path,
 )
 from .normalize import segment_id
+from .text import printable
 from .values import is_unknown
 
 ORGANIZATION_REQUIRED = (
@@ -72,11 +73,6 @@ def body(inputs: dict[str, Any]) -> dict[str, Any]:
     return canonical(found)[0]
 
 
-def printable(text: str) -> str:
-    """``text`` with what UTF-8 cannot carry (lone surrogates) escaped, fit for any message."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 def problems(inputs: dict[str, Any]) -> list[tuple[str, str]]:
     """Every problem of one declaration (plain values, canonical or not), unknowns passing."""
     from .model import PolicyBody, PolicyIdentity
@@ -94,6 +90,8 @@ def problems(inputs: dict[str, Any]) -> list[tuple[str, str]]:
     declared = body(inputs)
     found += model_problems(PolicyBody, declared, _unknown_in(declared))
     found += duplicate_keys(declared)
+    # Paths hold the keys of a declaration, which may come from a file or the service as well.
+    found = [(printable(path), printable(reason)) for path, reason in found]
     named = {path for path, _ in found}
     found += [p for p in _not_unicode(inputs) if p[0] not in named]
     return found
@@ -124,13 +122,21 @@ def _not_unicode(value: Any, loc: Loc = ()) -> Iterator[tuple[str, str]]:
         "be sent"
     )
     if isinstance(value, str):
-        if printable(value) != value:
+        if not _is_unicode(value):
             yield printable(field_path(loc)) or "(value)", reason
     elif isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(key, str) and printable(key) != key:
+            if isinstance(key, str) and not _is_unicode(key):
                 yield printable(field_path((*loc, key))), "the key " + reason
             yield from _not_unicode(item, (*loc, key))
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _not_unicode(item, (*loc, i))
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

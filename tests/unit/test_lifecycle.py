@@ -475,3 +475,17 @@ def test_delete_with_restore_but_no_snapshot_warns_and_writes_nothing(
         make_provider().delete(PID, engine_props(olds))
     assert not anything.called
     assert "no pre-adoption configuration" in capsys.readouterr().err
+
+
+def test_the_restore_warning_escapes_what_the_service_named(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A terminal would take the name for a command (retitle) and show the rest reordered.
+    hostile = "\x1b]0;pwned\x07 \u202eevil\u202c \x9b31m\x7f"
+    before = copy.deepcopy(BEFORE)
+    before["applications"] = [{"admApplication": hostile, "managed": True}]
+    created(FakeApplivery(before), restoreOnDelete=True)
+    err = capsys.readouterr().err
+    assert "cannot restore the managementFlags" in err
+    assert r"\x1b]0;pwned\x07 \u202eevil\u202c \x9b31m\x7f" in err
+    assert not {"\x1b", "\x07", "\u202e", "\u202c", "\x9b", "\x7f"} & set(err)
