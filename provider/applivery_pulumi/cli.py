@@ -41,8 +41,9 @@ import yaml
 from .errors import AppliveryError, ConfigurationError
 from .model import BODY_FIELDS, HEX24_RE, ORGANIZATION_ID_RE
 from .normalize import document_to_state
-from .policy_yaml import SUFFIXES, PolicyYamlError, escape, parse_yaml, read_yaml
+from .policy_yaml import SUFFIXES, PolicyYamlError, dump_yaml, escape, parse_yaml, read_yaml
 from .settings import Settings, base_url_problem
+from .text import printable
 
 # Beyond the first candidate names, how many numbered ones to try before giving up.
 _MAX_NUMBERED: Final = 100
@@ -74,9 +75,7 @@ def render(document: dict[str, Any], organization: str) -> tuple[bytes, list[str
 
     policy_id = str(document["id"])
     try:
-        text = yaml.safe_dump(
-            policy_file(document, organization), sort_keys=False, allow_unicode=True
-        )
+        text = dump_yaml(policy_file(document, organization))
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         return b"", [f"{policy_id}: cannot be written as YAML ({type(exc).__name__})"]
     blob = text.encode("utf-8")
@@ -178,7 +177,8 @@ def export(args: argparse.Namespace) -> int:
     from .client import AppliveryClient
 
     def warn(message: str) -> None:
-        print(f"warning: {message}", file=sys.stderr)
+        # Warnings quote the service's ids, names and keys, and the names of files in --out.
+        print(f"warning: {printable(message)}", file=sys.stderr)
 
     try:
         settings = _settings(args.base_url)
@@ -262,7 +262,7 @@ def export(args: argparse.Namespace) -> int:
         finally:
             client.close()
     except AppliveryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         print(f"wrote {written} policy file(s) to {out} before the error", file=sys.stderr)
         return 1
     print(

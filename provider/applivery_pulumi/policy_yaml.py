@@ -11,6 +11,10 @@ Policy files come from repositories, pull requests and exports, so their text is
 * a file that resolves outside its folder (a symbolic link out of it) is refused, and a YAML
   error names the file, line, column and problem without quoting the text around it.
 
+:func:`dump_yaml` is the one writer (``applivery-pulumi export``): a string holding an invisible
+character (a bidirectional control such as U+202E, a zero-width one) is written double-quoted
+with escapes, so the file shows in an editor or a review as what it holds, and loads back the same.
+
 Placeholders: a string that is exactly ``${name}`` stands for a value of
 ``PolicySet(values=...)``.  A string that is ``$`` followed by such a form (``$${name}``,
 ``$$${name}``, …) is a literal with one ``$`` less: ``$${name}`` is the text ``${name}``.
@@ -89,6 +93,44 @@ class _BoundedLoader(yaml.SafeLoader):
                     )
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, which writes the invisible characters of a string as escapes.
+
+    With ``allow_unicode`` PyYAML writes format characters as they are (C0, C1 and DEL it
+    escapes already): a bidirectional control would reorder the rest of the line on screen.
+    """
+
+    def analyze_scalar(self, scalar: str) -> Any:
+        analysis = super().analyze_scalar(scalar)
+        if _invisible(scalar):
+            # Escapes exist in double-quoted scalars only.
+            analysis.allow_flow_plain = analysis.allow_block_plain = False
+            analysis.allow_single_quoted = analysis.allow_block = False
+        return analysis
+
+    def write_double_quoted(self, text: str, split: bool = True) -> None:
+        if not _invisible(text):
+            super().write_double_quoted(text, split)
+            return
+        # PyYAML escapes either every non-ASCII character or none: every one, in such a string.
+        allow_unicode, self.allow_unicode = self.allow_unicode, False
+        try:
+            super().write_double_quoted(text, split)
+        finally:
+            self.allow_unicode = allow_unicode
+
+
+def _invisible(text: str) -> bool:
+    """Whether ``text`` holds a character a message would escape, line breaks and tabs aside."""
+    return not text.replace("\n", "").replace("\t", "").isprintable()
+
+
+def dump_yaml(data: Any) -> str:
+    """``data`` as the YAML text of a policy file: keys in their order, letters as they are."""
+    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    return text
 
 
 def _open_inside(path: Path, folder: Path) -> int:

@@ -292,3 +292,38 @@ def test_names_holding_placeholders_stay_literal_and_invalid_policies_are_skippe
         TWIN_A: "${x}",
         TWIN_B: "$${already escaped}",
     }
+
+
+# -- what the server says reaches the terminal escaped (issue 23, point 7) ----------------------
+
+# Retitles a terminal (OSC 0 ... BEL), then shows the rest right to left.
+HOSTILE = "\x1b]0;pwned\x07\u202eevil\u202c\u2066\x9b\x7f"
+RAW_CONTROLS = {"\x1b", "\x07", "\u202e", "\u202c", "\u2066", "\x9b", "\x7f"}
+
+
+def test_keys_from_the_server_are_escaped_in_the_warnings(export: Any) -> None:
+    run = export([doc(PID, "Kiosk", agentConfiguration={HOSTILE: True})])
+    assert run.status == 1 and "1 not exported" in run.out
+    assert any(
+        f"policy {PID}: agentConfiguration.\\x1b]0;pwned\\x07\\u202eevil\\u202c\\u2066\\x9b\\x7f"
+        in w
+        for w in run.warnings
+    ), run.err
+    assert not RAW_CONTROLS & set(run.err + run.out)
+
+
+def test_invisible_characters_are_written_escaped_and_load_back_the_same(
+    export: Any, tmp_path: Path
+) -> None:
+    name = "Política Ñ " + HOSTILE
+    run = export([doc(TWIN_A, name), doc(TWIN_B, "Política Ñ")])
+    assert run.status == 0, run.err
+    out = tmp_path / "policies"
+    texts = [blob.decode("utf-8") for blob in files(out).values()]
+    # A review or an editor shows the file as what it holds: nothing reorders or hides text.
+    assert not RAW_CONTROLS & set("".join(texts))
+    loaded = {p.fields["policyId"]: substitute(p.fields, {}) for p in load_policy_files(out)}
+    assert loaded[TWIN_A]["name"] == name
+    assert loaded[TWIN_B]["name"] == "Política Ñ"
+    # A name without invisible characters is written as it is, letters and all.
+    assert sum("name: Política Ñ\n" in text for text in texts) == 1
