@@ -19,7 +19,7 @@ from typing import Any, Final
 import pulumi
 
 from .fields import HEX24_RE, ORGANIZATION_ID_RE
-from .validate import printable
+from .text import printable
 
 OPTION: Final = "import_"
 FORMS: Final = "<policyId> or <organizationId>/<policyId>"
