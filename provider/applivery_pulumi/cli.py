@@ -16,7 +16,9 @@ What the export writes, and what it never does:
 * only files that load back as they were written: names holding ``${…}`` are escaped
   (``$${…}``), and a policy the model rejects (or whose file would exceed the size limit of
   policy files) is reported with its id and not written, as is an id that is not 24
-  hexadecimal characters.
+  hexadecimal characters;
+* in each managed app, a comment where ``managementFlags`` would be: the API does not return
+  them, and the next write of ``applications`` resets them to 5 unless the file declares them.
 
 The count it prints is the count of files written.  The exit status is 1 when a policy could
 not be exported (each is reported), 2 for a bad command line or a setting refused before any
@@ -30,6 +32,7 @@ import contextlib
 import errno
 import os
 import re
+import secrets
 import stat
 import sys
 import tempfile
@@ -38,6 +41,7 @@ from typing import Any, Final
 
 import yaml
 
+from . import flags
 from .errors import AppliveryError, ConfigurationError
 from .model import BODY_FIELDS, HEX24_RE, ORGANIZATION_ID_RE
 from .normalize import document_to_state
@@ -69,21 +73,56 @@ def policy_file(document: dict[str, Any], organization: str) -> dict[str, Any]:
     return out
 
 
+def _with_flag_notes(data: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """``data`` whose flagless managed apps hold a marker where ``managementFlags`` would be,
+    and the marker: the dumped text's marker lines become the note (``flags.EXPORT_NOTE``)."""
+    # Random, so that no text from the server can pass for it.
+    marker = f"flags_note_{secrets.token_hex(8)}"
+    found = {i for i, _ in flags.unflagged(data)}
+    if not found:
+        return data, marker
+    apps = list(data["applications"])
+    for i in found:
+        marked: dict[str, Any] = {}
+        for key, value in apps[i].items():
+            marked[key] = value
+            if key == "managed":
+                # After `managed`: never an item's first key, so its line has no "- ".
+                marked["managementFlags"] = marker
+        apps[i] = marked
+    return data | {"applications": apps}, marker
+
+
+def _note(marker: str, text: str) -> str:
+    def comment(found: re.Match[str]) -> str:
+        return "\n".join(f"{found.group(1)}# {line}" for line in flags.EXPORT_NOTE)
+
+    return re.sub(rf"^( *)managementFlags: {marker}$", comment, text, flags=re.MULTILINE)
+
+
 def render(document: dict[str, Any], organization: str) -> tuple[bytes, list[str]]:
-    """The file of a policy and, if it would not load back, why (``policyId: problem`` lines)."""
+    """The file of a policy and, if it would not load back, why (``policyId: problem`` lines).
+
+    A managed app's ``managementFlags`` (which the API never returns) is a comment in the app.
+    """
     from .components import PolicyFileError, policy_from_data
 
     policy_id = str(document["id"])
+    data = policy_file(document, organization)
     try:
-        text = dump_yaml(policy_file(document, organization))
+        marked, marker = _with_flag_notes(data)
+        text = _note(marker, dump_yaml(marked))
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         return b"", [f"{policy_id}: cannot be written as YAML ({type(exc).__name__})"]
     blob = text.encode("utf-8")
     # Read back exactly as PolicySet will: the same bounded reader, the same validation.
     try:
-        policy_from_data(Path(policy_id), parse_yaml(blob, policy_id))
+        loaded = parse_yaml(blob, policy_id)
+        policy_from_data(Path(policy_id), loaded)
     except (PolicyYamlError, PolicyFileError) as exc:
         return b"", str(exc).splitlines()
+    if loaded != data:
+        return b"", [f"{policy_id}: its file would not load back as the policy it holds"]
     return blob, []
 
 

@@ -15,7 +15,10 @@ There is no create or delete call for policies in the API, so:
   ``restoreOnDelete`` on for a policy adopted without it fails at preview: what it had before
   adoption was never recorded.
 
-check and diff never make a request.  update PUTs only the top-level fields that differ.  Every
+check and diff never make a request.  A managed app that declares no ``managementFlags`` is
+named (a warning, ``flags.py``) whenever a planned write carries ``applications``: by check for
+an adoption (the engine calls no diff before a create), by diff for an update.  update PUTs only
+the top-level fields that differ.  Every
 PUT is verified against the stored document the service returns: a declared value it accepted but
 did not store fails the operation instead of being masked by the next read.  read (refresh) also
 returns the inputs the engine keeps: the declaration with the refreshed value of each field that
@@ -53,7 +56,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import errors, validate
+from . import errors, flags, validate
 from .diff import changed_paths, project
 from .fields import IDENTITY, LOOKUP, OPTIONS
 from .normalize import document_to_state, metadata
@@ -169,6 +172,12 @@ def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
+def _warn_flagless(inputs: dict[str, Any], declared: dict[str, Any], write: str) -> None:
+    """Name each managed app this write sends without managementFlags (see ``flags.py``)."""
+    for message in flags.warnings(inputs.get("policyId"), declared, write):
+        _warn(printable(message))
+
+
 class AppleDevicePolicyProvider(ResourceProvider):
     # Nothing secret is captured (see __reduce__): keep the serialized provider in plain text.
     serialize_as_secret_always = False
@@ -247,7 +256,11 @@ class AppleDevicePolicyProvider(ResourceProvider):
             # inputs in state), and the program has validated the declaration again: a no-op
             # preview or up never loads the models.
             return CheckResult(inputs, [])
-        return CheckResult(inputs, [CheckFailure(p, r) for p, r in validate.problems(inputs)])
+        failures = [CheckFailure(p, r) for p, r in validate.problems(inputs)]
+        if not olds and not failures and not inputs.get("importExisting"):
+            # A create, which adopts by writing: the engine calls no diff before it.
+            _warn_flagless(inputs, validate.body(inputs), "adoption")
+        return CheckResult(inputs, failures)
 
     # -- diff ------------------------------------------------------------------------------------
 
@@ -258,11 +271,17 @@ class AppleDevicePolicyProvider(ResourceProvider):
         replaces = [
             k for k in IDENTITY if k in new and not is_unknown(new[k]) and new[k] != old.get(k)
         ]
-        paths = changed_paths(validate.body(new), validate.body(old))
+        declared = validate.body(new)
+        paths = changed_paths(declared, validate.body(old))
         paths += [k for k in IDENTITY if is_unknown(new.get(k))]
         if bool(new.get("restoreOnDelete")) != bool(old.get("restoreOnDelete")):
             paths.append("restoreOnDelete")
             _check_restorable(old, new)
+        if replaces:
+            if not new.get("importExisting"):  # else the new policy is adopted by reading
+                _warn_flagless(new, declared, "adoption")
+        elif any(_top_level(path) == "applications" for path in paths):
+            _warn_flagless(new, declared, "update")
         return PolicyDiffResult(bool(replaces or paths), replaces, replaces + paths)
 
     # -- create / read / update / delete ---------------------------------------------------------

@@ -265,6 +265,51 @@ def test_the_plugins_warnings_show_with_their_resource(tmp_path: Path, emu: Emul
     ), diagnostics
 
 
+def test_the_plugin_names_a_managed_app_sent_without_flags_at_preview(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    mail, browser = new_object_id(), new_object_id()
+    policy = emu.create_policy(name="Draft")["id"]
+
+    def program(vpp: str) -> str:
+        body = (
+            "applications:\n"
+            f"  - admApplication: {mail}\n"
+            "    managed: true\n"
+            f"  - admApplication: {browser}\n"
+            f"    vpp: {vpp}\n"
+        )
+        return "resources:\n" + policy_yaml("corp", policy, body)
+
+    def said(output: str, write: str) -> bool:
+        return bool(
+            re.search(
+                r"AppleDevicePolicy \(corp\):\n\s+warning: "
+                + re.escape(
+                    f"policy {policy}: applications[0] ({mail}) is managed and declares no "
+                    f"managementFlags: this {write} sends it without them, and Applivery sets "
+                    "them to 5 — declare managementFlags to keep another value"
+                ),
+                output,
+            )
+        )
+
+    project = yaml_project(tmp_path, emu, program("false"))
+    adopted = project.run("up", "--yes")
+    assert said(adopted.output, "adoption"), adopted.output[-3000:]
+    quiet = project.run("preview", "--expect-no-changes")
+    assert "managementFlags" not in quiet.output, quiet.output
+
+    project.set_program(program("true"))
+    preview = project.run("preview")
+    assert "1 to update" in preview.output
+    assert said(preview.output, "update"), preview.output[-3000:]
+    # --diff shows the one edit, and the sentence (not under the resource there).
+    detailed = project.run("preview", "--diff")
+    assert re.search(r"~ vpp\s*: false => true", detailed.output), detailed.output
+    assert f"applications[0] ({mail}) is managed and declares no" in detailed.output
+
+
 # -- several accounts --------------------------------------------------------------------------
 
 TWO_ACCOUNTS_YAML = """

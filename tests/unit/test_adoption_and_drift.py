@@ -174,9 +174,10 @@ def test_adoption_with_restore_warns_that_flags_of_managed_apps_cannot_be_restor
 ) -> None:
     created(FakeApplivery(BEFORE, seed=18), restoreOnDelete=True)
     err = capsys.readouterr().err
-    assert "managementFlags" in err and BEFORE["applications"][0]["admApplication"] in err
+    restore = "restore_on_delete cannot restore the managementFlags"
+    assert restore in err and BEFORE["applications"][0]["admApplication"] in err
     created(FakeApplivery(BEFORE, seed=19), restoreOnDelete=False)
-    assert "managementFlags" not in capsys.readouterr().err
+    assert restore not in capsys.readouterr().err
 
 
 # -- errors: short on any host -------------------------------------------------------------------
