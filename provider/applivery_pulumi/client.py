@@ -46,19 +46,22 @@ _RETRYABLE: Final = (errors.RateLimitedError, errors.ServerError, errors.Transpo
 SERVER_TEXT_LIMIT: Final = 300
 # A credential after an auth scheme, as a proxy echoing request headers would show it.
 _CREDENTIAL: Final = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s\"',;]+")
+# ASCII digits only: str.isdigit also takes '²' and other digits float() refuses.
+_SECONDS: Final = re.compile(r"[0-9]+")
 
 
 def _retry_after(value: str | None) -> float | None:
+    """The seconds a ``Retry-After`` value asks for; None for anything else (never an error)."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _SECONDS.fullmatch(value):
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError, OSError, IndexError):
         return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 class _Backoff:
@@ -324,12 +327,17 @@ class AppliveryClient:
         _check_ids(org, policy_id)
         retrying = Retrying(
             stop=stop_after_attempt(self._max_attempts) | stop_after_delay(self._max_total),
-            wait=self._wait,
+            wait=self._wait_within_budget,
             retry=retry_if_exception_type(_RETRYABLE),
             before_sleep=self._count_retry,
             reraise=True,
         )
         return retrying(self._once, method, path, org, policy_id, **kwargs)
+
+    def _wait_within_budget(self, state: RetryCallState) -> float:
+        # Never past the budget, however long a Retry-After (or the backoff) would make it.
+        left = self._max_total - (state.seconds_since_start or 0.0)
+        return max(0.0, min(self._wait(state), left))
 
     def _count_retry(self, _state: RetryCallState) -> None:
         self.retries += 1
