@@ -2,7 +2,10 @@
 
 Retries (tenacity) cover 429, 500/502/503/504 and connection-level failures, with exponential
 backoff and jitter, honouring ``Retry-After``; the number of attempts and the total time are
-bounded so a failing service never gets a storm.  Every failure ends as one
+bounded so a failing service never gets a storm.  Each attempt has ``timeout`` seconds of wall
+clock in all, and reads at most :data:`~applivery_pulumi.bounds.MAX_ANSWER_BYTES` of decoded
+answer; the waits never run past the retry budget, after which no attempt starts: a call lasts
+at most the budget plus one attempt (and the pacer's waits).  Every failure ends as one
 :class:`~applivery_pulumi.errors.AppliveryError` with a message a user can act on.
 
 What the service (or whatever answers at the base URL) says is untrusted: a server's message is
@@ -15,6 +18,7 @@ never built from an id that could change it (``acme/../..``, a line break).
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import re
 import ssl
@@ -33,7 +37,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from . import errors
+from . import bounds, errors
 from .fields import HEX24_RE, ORGANIZATION_ID_RE
 from .settings import Settings, base_url_problem, token_problem
 from .text import printable
@@ -46,19 +50,22 @@ _RETRYABLE: Final = (errors.RateLimitedError, errors.ServerError, errors.Transpo
 SERVER_TEXT_LIMIT: Final = 300
 # A credential after an auth scheme, as a proxy echoing request headers would show it.
 _CREDENTIAL: Final = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s\"',;]+")
+# ASCII digits only: str.isdigit also takes '²' and other digits float() refuses.
+_SECONDS: Final = re.compile(r"[0-9]+")
 
 
 def _retry_after(value: str | None) -> float | None:
+    """The seconds a ``Retry-After`` value asks for; None for anything else (never an error)."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _SECONDS.fullmatch(value):
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError, OSError, IndexError):
         return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 class _Backoff:
@@ -213,6 +220,7 @@ class AppliveryClient:
         self._secret = settings.api_token
         self.base_url = settings.base_url
         self._max_attempts = max_attempts
+        self._attempt_seconds = timeout
         # The retry budget of one request: the caller's, else applivery:maxRetrySeconds.
         self._max_total = max_total_seconds or settings.max_retry_seconds
         self._wait = _Backoff(backoff_initial, backoff_max)
@@ -224,6 +232,9 @@ class AppliveryClient:
             headers={
                 "Authorization": f"Bearer {token}",
                 "Accept": "application/json",
+                # Only what the bounded reader inflates: httpx would add br and zstd when
+                # their packages happen to be installed.
+                "Accept-Encoding": "gzip, deflate",
                 "User-Agent": USER_AGENT,
             },
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -236,6 +247,7 @@ class AppliveryClient:
             # bundle costs ~20-40 ms of every provider process; any other scheme verifies.
             verify=httpx.URL(settings.base_url).scheme != "http",
         )
+        bounds.bound_network(self._http)
 
     def __repr__(self) -> str:
         return f"AppliveryClient(base_url={self.base_url!r})"
@@ -321,12 +333,17 @@ class AppliveryClient:
         _check_ids(org, policy_id)
         retrying = Retrying(
             stop=stop_after_attempt(self._max_attempts) | stop_after_delay(self._max_total),
-            wait=self._wait,
+            wait=self._wait_within_budget,
             retry=retry_if_exception_type(_RETRYABLE),
             before_sleep=self._count_retry,
             reraise=True,
         )
         return retrying(self._once, method, path, org, policy_id, **kwargs)
+
+    def _wait_within_budget(self, state: RetryCallState) -> float:
+        # Never past the budget, however long a Retry-After (or the backoff) would make it.
+        left = self._max_total - (state.seconds_since_start or 0.0)
+        return max(0.0, min(self._wait(state), left))
 
     def _count_retry(self, _state: RetryCallState) -> None:
         self.retries += 1
@@ -335,10 +352,26 @@ class AppliveryClient:
         if self._pacer is not None:
             # Every attempt takes a slot, retries included: a retry is a request to the limit too.
             self._pacer.acquire()
+        deadline = bounds.start(self._attempt_seconds)
         try:
-            response = self._http.request(method, path, **kwargs)
+            request = self._http.build_request(method, path, **kwargs)
+            response = self._http.send(request, stream=True)
+            try:
+                body = bounds.read_body(response, deadline)
+            finally:
+                response.close()
+        except bounds.AnswerTooLarge:
+            raise errors.ResponseTooLargeError(
+                f"Applivery at {self.base_url} answered {method} {path} ({_what(org, policy_id)}) "
+                f"with more than {bounds.MAX_ANSWER_BYTES // 2**20} MiB once decoded, where a "
+                "policy is a few KiB: the answer was not read further; check applivery:baseUrl",
+                status=response.status_code,
+            ) from None
         except httpx.TransportError as exc:
-            reason = self._shown(_transport_reason(exc))
+            if time.monotonic() >= deadline:
+                reason = f"no whole answer came within {self._attempt_seconds:g} s"
+            else:
+                reason = self._shown(_transport_reason(exc))
             raise errors.TransportError(
                 f"could not reach Applivery at {self.base_url}: {reason}; "
                 "check applivery:baseUrl and the network"
@@ -350,7 +383,9 @@ class AppliveryClient:
                 f"the request for {_what(org, policy_id)} to Applivery at {self.base_url} failed "
                 f"({type(exc).__name__}): check applivery:baseUrl",
             ) from None
-        return _unwrap(response, self.base_url, org, policy_id, self._shown)
+        finally:
+            bounds.end()
+        return _unwrap(response, body, self.base_url, org, policy_id, self._shown)
 
     def _shown(self, text: str) -> str:
         """Text from a server or an exception, fit for a message: see :func:`server_text`."""
@@ -386,9 +421,9 @@ def _what(org: str, policy_id: str | None) -> str:
     return f"policy {policy_id} of organization {org}"
 
 
-def _json(response: httpx.Response, base_url: str) -> Any:
+def _json(response: httpx.Response, body: bytes, base_url: str) -> Any:
     try:
-        return response.json()
+        return json.loads(body)
     except (ValueError, RecursionError):
         kind = server_text(
             response.headers.get("content-type", "no content type").split(";")[0], "", 60
@@ -402,6 +437,7 @@ def _json(response: httpx.Response, base_url: str) -> Any:
 
 def _unwrap(
     response: httpx.Response,
+    body: bytes,
     base_url: str,
     org: str,
     policy_id: str | None,
@@ -432,7 +468,7 @@ def _unwrap(
         # A 503 may say when to come back, exactly like a 429.
         failing.retry_after = _retry_after(response.headers.get("retry-after"))
         raise failing
-    payload = _json(response, base_url)
+    payload = _json(response, body, base_url)
     if not isinstance(payload, dict):
         raise errors.InvalidResponseError(
             f"Applivery at {base_url} answered {status} with JSON that is not the API's envelope: "

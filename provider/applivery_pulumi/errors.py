@@ -80,3 +80,7 @@ class NotStoredError(AppliveryError):
 
 class PaginationError(InvalidResponseError):
     """A policy list whose pages do not lead to an end: a repeated, skipped or garbled page."""
+
+
+class ResponseTooLargeError(InvalidResponseError):
+    """An answer longer, once decoded, than any the API gives (a policy is a few KiB)."""

@@ -18,8 +18,9 @@ default provider's inputs) and ``refresh`` and ``destroy``, which run no program
 provider from that stored copy: a token rotated in the environment must still reach them.
 
 ``maxRetrySeconds`` bounds how long one request is retried (429, 5xx, connection failures):
-no new attempt starts once that many seconds have passed since the first.  The default, 120,
-leaves the attempt limit (6) in charge; a small value makes an unreachable service fail fast.
+no wait runs past it and no new attempt starts once that many seconds have passed since the
+first, so a request ends within it plus one attempt (30 s).  The default, 120, leaves the
+attempt limit (6) in charge; a small value makes an unreachable service fail fast.
 
 ``maxRequestsPerSecond`` (default: off) paces every request of one provider process, retries
 included, so a large stack stays under the account's rate limit instead of retrying through a
