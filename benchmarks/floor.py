@@ -1,9 +1,10 @@
 """The floor: a dynamic resource whose provider does nothing and returns at once.
 
 Run by the same CLI, the same backend kind, the same ``--parallel`` and the same provider host
-(``applivery_pulumi.host``) as our stack, it costs what the engine, the Python SDK and the gRPC
-round trips cost for N dynamic resources with the same inputs, and nothing else.  The class lives
-in an importable module (not in ``__main__``), so dill pickles it by reference, like ours.
+(the SDK's, ``python -m pulumi.dynamic``) as our stack, it costs what the engine, the Python SDK
+and the gRPC round trips cost for N dynamic resources with the same inputs, and nothing else.  The
+class lives in an importable module (not in ``__main__``), so dill pickles it by reference, like
+ours.
 
 With ``BENCH_FLOOR_RTT_MS`` set (``python -m benchmarks``, unless ``--no-floor-rtt``), create,
 read and update wait that long once, without CPU: the engine's cost plus one API round trip per

@@ -2,12 +2,12 @@
 
 ``python -m benchmarks.micro [--policies N] [--profile DIR]``
 
-* provider process: the host's gRPC methods (``applivery_pulumi.host.Servicer``) called directly
+* provider process: the SDK host's gRPC methods (``pulumi.dynamic``'s servicer) called directly
   with the requests the engine sends (Check, Diff, Create, Read, Update), for our provider and the
   floor's, against a real emulator without added latency: microseconds of CPU per call;
 * program: constructing N ``AppleDevicePolicy`` (and ``PolicySet`` from N files) under
   ``pulumi.runtime.mocks``, against N ``FloorResource``;
-* fixed costs: import time of ``applivery_pulumi.host`` / ``.provider`` / ``.resource`` in a fresh
+* fixed costs: import time of ``applivery_pulumi.provider`` / ``.resource`` in a fresh
   interpreter, size and time of the pickled provider (the SDK pickles it once per resource).
 
 With ``--profile DIR``, each phase also runs under pyinstrument and its text report is written to
@@ -17,6 +17,7 @@ With ``--profile DIR``, each phase also runs under pyinstrument and its text rep
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import contextlib
 import json
@@ -156,7 +157,7 @@ def _engine_shape(value: Any) -> Any:
 
 
 def provider_process(n: int, emu: Emulator, profile: Path | None) -> dict[str, dict[str, float]]:
-    """Microseconds per gRPC call of the host, for our provider and the floor's."""
+    """Microseconds per gRPC call of the SDK's host, for our provider and the floor's."""
     from pulumi.dynamic.dynamic import serialize_provider
 
     from applivery_pulumi.provider import AppleDevicePolicyProvider
@@ -169,15 +170,34 @@ def provider_process(n: int, emu: Emulator, profile: Path | None) -> dict[str, d
     return results
 
 
-def _calls(kind: str, key: str, n: int, emu: Emulator, profile: Path | None) -> dict[str, float]:
-    from pulumi.runtime import proto
+def _sdk_servicer() -> Any:
+    """The servicer of the SDK's host (``python -m pulumi.dynamic``), without serving: its module
+    ends by calling ``main()``, which blocks, so it runs here without that last statement."""
+    import pulumi.dynamic
 
-    from applivery_pulumi import host
+    source = Path(pulumi.dynamic.__file__).with_name("__main__.py")
+    tree = ast.parse(source.read_text())
+    last = tree.body[-1]
+    assert isinstance(last, ast.Expr) and ast.unparse(last) == "main()", ast.unparse(last)
+    namespace: dict[str, Any] = {"__name__": "pulumi_dynamic_host"}
+    exec(compile(ast.Module(tree.body[:-1], []), str(source), "exec"), namespace)
+    return namespace["DynamicResourceProviderServicer"]()
+
+
+def _calls(kind: str, key: str, n: int, emu: Emulator, profile: Path | None) -> dict[str, float]:
+    from pulumi.runtime import proto, rpc
+
+    from applivery_pulumi.values import PROVIDER_KEY
 
     def struct(props: dict[str, Any]) -> Any:
-        return host._serialize(props)
+        # A loop of its own, as the SDK's host does (asyncio.run would unset the program's).
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(rpc.serialize_properties(props, {}))
+        finally:
+            loop.close()
 
-    servicer = host.Servicer()
+    servicer = _sdk_servicer()
     config = {
         "applivery:baseUrl": emu.base_url,
         "applivery:organizationId": emu.org,
@@ -186,8 +206,8 @@ def _calls(kind: str, key: str, n: int, emu: Emulator, profile: Path | None) -> 
     servicer.Configure(proto.ConfigureRequest(args=struct(config)), _Context())
     ctx = _Context()
     urn = "urn:pulumi:bench::bench::pulumi-python:dynamic/bench:X::policy-{}"
-    news = [_engine_shape({**declared(i), host.PROVIDER_KEY: key}) for i in range(n)]
-    changed = [_engine_shape({**declared(i, 1), host.PROVIDER_KEY: key}) for i in range(n)]
+    news = [_engine_shape({**declared(i), PROVIDER_KEY: key}) for i in range(n)]
+    changed = [_engine_shape({**declared(i, 1), PROVIDER_KEY: key}) for i in range(n)]
     timing: dict[str, float] = {}
 
     checked: list[Any] = []
@@ -316,7 +336,6 @@ def measure(n: int, profile: Path | None = None, parts: tuple[str, ...] = PARTS)
     result: dict[str, Any] = {"policies": n}
     if "imports" in parts:
         result["import_ms"] = {
-            "applivery_pulumi.host": import_ms("applivery_pulumi.host"),
             "applivery_pulumi.provider": import_ms("applivery_pulumi.provider"),
             "applivery_pulumi.provider after pulumi.dynamic": import_ms(
                 "applivery_pulumi.provider", after="pulumi.dynamic"

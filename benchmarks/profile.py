@@ -26,20 +26,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/.work/profile"))
     parser.add_argument("--kinds", default="ours,floor")
     parser.add_argument("--ops", default=",".join(op for op, _ in OPERATIONS))
-    parser.add_argument("--launcher", choices=("official", "bundled"), default="official")
     args = parser.parse_args(argv)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="applivery-profile-"))
     # A virtualenv whose python runs the provider host under the profiler and anything else (the
-    # program) as the real one: both launchers run $PULUMI_RUNTIME_VIRTUALENV/bin/python.
+    # program) as the real one: the SDK's launcher runs $PULUMI_RUNTIME_VIRTUALENV/bin/python.
     venv = work / "venv"
     wrapper = venv / "bin" / "python"
     wrapper.parent.mkdir(parents=True)
     python = Path(sys.executable)
     wrapper.write_text(
         "#!/bin/sh\n"
-        'case "$3" in pulumi.dynamic|applivery_pulumi.host)\n'
+        'case "$3" in pulumi.dynamic)\n'
         f'  exec "{python}" -m benchmarks.profile_host "$@" ;;\n'
         "esac\n"
         f'exec "{python}" "$@"\n'
@@ -54,7 +53,6 @@ def main(argv: list[str] | None = None) -> None:
                 work / kind,
                 emu,
                 parallel=args.parallel,
-                launcher=args.launcher,
                 virtualenv=venv,
             )
             stack.declare(declaration(n))

@@ -1,12 +1,12 @@
 """The provider host under pyinstrument: ``python -m benchmarks.profile_host -u -m <host> ARGS``.
 
 Used through a virtualenv whose ``bin/python`` is a wrapper (see :mod:`benchmarks.profile`):
-either launcher runs ``$PULUMI_RUNTIME_VIRTUALENV/bin/python -u -m <host> ARGS`` (``<host>`` is
-``pulumi.dynamic`` or ``applivery_pulumi.host``), and the wrapper hands those arguments to this
-module.  Each gRPC call (Check, Diff, Create, Read, Update, Delete) runs under
-its own pyinstrument profiler, one call at a time (a lock: the report is the CPU of each call, not
-the overlap of 64 threads); the combined report is rewritten to ``$BENCH_PROFILE_OUT`` every second
-while calls come in, so it survives however the engine ends the process.
+the SDK's launcher runs ``$PULUMI_RUNTIME_VIRTUALENV/bin/python -u -m pulumi.dynamic ARGS``, and
+the wrapper hands those arguments to this module.  Each gRPC call (Check, Diff, Create, Read,
+Update, Delete) runs under its own pyinstrument profiler, one call at a time (a lock: the report
+is the CPU of each call, not the overlap of the host's threads); the combined report is rewritten
+to ``$BENCH_PROFILE_OUT`` every second while calls come in, so it survives however the engine
+ends the process.
 """
 
 from __future__ import annotations
@@ -68,26 +68,19 @@ def main() -> None:
     out = Path(os.environ.get("BENCH_PROFILE_OUT", "provider-profile.txt"))
     threading.Thread(target=_writer, args=(out,), daemon=True).start()
     sys.argv = [module, *rest]
-    if module == "applivery_pulumi.host":
-        from applivery_pulumi import host
+    # The SDK's host registers its servicer when its module runs: wrap it on the way in.
+    from pulumi.runtime.proto import provider_pb2_grpc
 
+    register = provider_pb2_grpc.add_ResourceProviderServicer_to_server
+
+    def add(servicer: Any, server: Any) -> Any:
+        cls = type(servicer)
         for name in METHODS:
-            setattr(host.Servicer, name, _wrap(getattr(host.Servicer, name)))
-        host.main()
-    else:
-        # The SDK's host registers its servicer when its module runs: wrap it on the way in.
-        from pulumi.runtime.proto import provider_pb2_grpc
+            setattr(cls, name, _wrap(getattr(cls, name)))
+        return register(servicer, server)
 
-        register = provider_pb2_grpc.add_ResourceProviderServicer_to_server
-
-        def add(servicer: Any, server: Any) -> Any:
-            cls = type(servicer)
-            for name in METHODS:
-                setattr(cls, name, _wrap(getattr(cls, name)))
-            return register(servicer, server)
-
-        provider_pb2_grpc.add_ResourceProviderServicer_to_server = add
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    provider_pb2_grpc.add_ResourceProviderServicer_to_server = add
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
 
 
 if __name__ == "__main__":

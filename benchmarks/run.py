@@ -238,12 +238,10 @@ def measure_n(
     latency_ms: float,
     parallel: int,
     workdir: Path,
-    threads_compare: bool,
     log: Any,
     floor_rtt: bool = False,
     floor_request: bool = False,
     warmup: bool = True,
-    launcher: str = "official",
     skip_checkpoints: bool = False,
     provider: str = "dynamic",
 ) -> Measured:
@@ -270,7 +268,6 @@ def measure_n(
                 emu,
                 parallel=parallel,
                 env={**both, **(rtt if k == "floor" else {})},
-                launcher=launcher,
                 program="ours-plugin" if k == "ours" and provider == "plugin" else None,
             )
             for k in KINDS
@@ -285,26 +282,9 @@ def measure_n(
             # interleaved, so that a change of machine load hits both stacks alike
             for kind in KINDS if run % 2 == 0 else reversed(KINDS):
                 measured.samples += cycle(stacks[kind], emu, n, run, log)
-        if threads_compare:
-            measured.extras["threads"] = compare_threads(stacks, emu, n, log)
     finally:
         emu.stop()
     return measured
-
-
-def compare_threads(stacks: dict[str, Stack], emu: Emulator, n: int, log: Any) -> dict[str, Any]:
-    """``up``, ``refresh``, ``destroy`` once with the SDK host's 4 threads, once with ours (64)."""
-    out: dict[str, Any] = {}
-    for threads in ("4", "64"):
-        env = {"APPLIVERY_PULUMI_PROVIDER_THREADS": threads}
-        for kind in KINDS:
-            stack = stacks[kind]
-            stack.declare(declaration(n))
-            for op, args in (OPERATIONS[0], OPERATIONS[3], OPERATIONS[5]):
-                sample = one(stack, emu, op, args, 0, extra_env=env)
-                out.setdefault(threads, {}).setdefault(kind, {})[op] = sample.seconds
-                log(f"  N={n:<5} threads={threads:<3} {kind:<5} {op:<8} {sample.seconds:7.2f} s")
-    return out
 
 
 # -- reporting -----------------------------------------------------------------------------------
@@ -514,11 +494,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=8, help="pulumi --parallel (both stacks)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON results go")
     parser.add_argument(
-        "--threads-compare",
-        action="store_true",
-        help="also run N=100 with APPLIVERY_PULUMI_PROVIDER_THREADS=4 against the default",
-    )
-    parser.add_argument(
         "--no-extras", action="store_true", help="skip import times and the pickled provider"
     )
     parser.add_argument(
@@ -539,13 +514,6 @@ def main(argv: list[str] | None = None) -> int:
         "--no-warmup",
         action="store_true",
         help="skip the unrecorded first cycle of each stack (always skipped at N >= 1000)",
-    )
-    parser.add_argument(
-        "--launcher",
-        choices=("official", "bundled"),
-        default="official",
-        help="dynamic-provider launcher of both stacks: the SDK's host (python -m pulumi.dynamic) "
-        "or this project's (applivery_pulumi.host)",
     )
     parser.add_argument(
         "--provider",
@@ -573,7 +541,6 @@ def main(argv: list[str] | None = None) -> int:
         else 0,
         "floor_request": args.floor_request,
         "warmup_cycle": not args.no_warmup,
-        "launcher": args.launcher,
         "skip_checkpoints": args.skip_checkpoints,
         "provider": args.provider,
     }
@@ -583,14 +550,13 @@ def main(argv: list[str] | None = None) -> int:
 
     log(
         f"benchmarks: N={sizes}, latency {args.latency_ms} ms, --parallel {args.parallel}, "
-        f"launcher {args.launcher}"
+        f"provider {args.provider}"
     )
     log(f"machine: {meta['machine']}, load {meta['load_before']}")
     if not args.no_extras:
         from .micro import import_ms, pickled_provider
 
         meta["import_ms"] = {
-            "applivery_pulumi.host": import_ms("applivery_pulumi.host"),
             "applivery_pulumi.provider": import_ms("applivery_pulumi.provider"),
             "applivery_pulumi.provider after pulumi.dynamic": import_ms(
                 "applivery_pulumi.provider", after="pulumi.dynamic"
@@ -609,12 +575,10 @@ def main(argv: list[str] | None = None) -> int:
                 latency_ms=args.latency_ms,
                 parallel=args.parallel,
                 workdir=workdir,
-                threads_compare=args.threads_compare and n == 100,
                 log=log,
                 floor_rtt=args.floor_rtt,
                 floor_request=args.floor_request,
                 warmup=not args.no_warmup and n < 1000,
-                launcher=args.launcher,
                 skip_checkpoints=args.skip_checkpoints,
                 provider=args.provider,
             )
@@ -633,7 +597,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"latency {args.latency_ms} ms per API call, --parallel {args.parallel}, "
-        f"launcher {args.launcher}, provider {args.provider}, runs {args.runs}"
+        f"provider {args.provider}, runs {args.runs}"
         + (f" ({args.large_runs} at N>=1000)" if args.large_runs else "")
     )
     print_tables(results, cpu_at=(100,))
@@ -658,18 +622,6 @@ def main(argv: list[str] | None = None) -> int:
         "provider host peak RSS (MiB, ours, at up): "
         + ", ".join(f"N={k}: {v}" for k, v in rss.items())
     )
-    for m in results:
-        if "threads" in m.extras:
-            t = m.extras["threads"]
-            print(f"provider threads at N={m.n} (s, 4 -> 64):")
-            for kind in KINDS:
-                print(
-                    f"  {kind}: "
-                    + ", ".join(
-                        f"{op} {t['4'][kind][op]:.2f} -> {t['64'][kind][op]:.2f}"
-                        for op in t["4"][kind]
-                    )
-                )
     problems = [p for m in results for p in m.mismatches()]
     for p in problems:
         print(f"REQUESTS MISMATCH: {p}")

@@ -5,8 +5,8 @@
   same inputs.
 
 Both programs read ``resources.json`` beside them, run under the same CLI (``.tools/bin``), with
-a file backend of their own, the same ``--parallel`` and the same provider host
-(``applivery_pulumi.host``, through the ``pulumi-resource-pulumi-python`` launcher).
+a file backend of their own, the same ``--parallel`` and the same provider host (the SDK's,
+``python -m pulumi.dynamic``, through the ``pulumi-resource-pulumi-python`` launcher).
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def role(proc: psutil.Process) -> str | None:
         name = proc.name()
     except (psutil.Error, OSError):
         return None
-    if any(p in cmdline for p in ("applivery_pulumi.host", "pulumi.dynamic", "resource-applivery")):
+    if any(p in cmdline for p in ("pulumi.dynamic", "resource-applivery")):
         return "provider"
     if "pulumi_language_python" in cmdline:
         return "langhost"
@@ -192,8 +192,9 @@ class Sampler(threading.Thread):
             if pid not in self._procs:
                 self._procs[pid] = proc
             proc = self._procs[pid]
-            # Not cached: the launcher (a shell script named pulumi-resource-...) execs the
-            # provider host under the same pid, so a process can change roles once.
+            # Not cached: the launcher (a shell script named pulumi-resource-...) forks a
+            # shell that execs the provider host under the same pid, so a process can change
+            # roles once.
             if self._roles.get(pid) != "provider":
                 self._roles[pid] = role(proc)
             kind = self._roles[pid]
@@ -240,13 +241,12 @@ class Stack(PulumiProject):
         *,
         parallel: int,
         env: Mapping[str, str] | None = None,
-        launcher: str = "official",
         virtualenv: Path = VENV,
         program: str | None = None,
     ) -> None:
         self.kind = kind
         self.parallel = parallel
-        # engine_env drops inherited APPLIVERY_* variables: the provider's thread count passes.
+        # engine_env drops inherited APPLIVERY_* variables: the plugin's thread count passes.
         threads = os.environ.get("APPLIVERY_PULUMI_PROVIDER_THREADS")
         extra = {"APPLIVERY_PULUMI_PROVIDER_THREADS": threads} if threads else {}
         extra.update(env or {})
@@ -262,7 +262,6 @@ class Stack(PulumiProject):
             name=f"bench-{kind}",
             stack="bench",
             env=extra,
-            launcher=launcher,
             virtualenv=virtualenv,
         )
 

@@ -7,10 +7,8 @@
 The program (``PROGRAM`` below) reads ``resources.json`` beside it on every run, so a test
 changes what is declared by rewriting that file, the way a user edits their program.
 
-The engine runs dynamic providers through one of two launchers (``LAUNCHERS``): the official one
-of the Pulumi SDK (``python -m pulumi.dynamic``, what every user has) or this project's
-(``python -m applivery_pulumi.host``).  ``PulumiProject(launcher=...)`` picks one; the default is
-``DEFAULT_LAUNCHER``, which the e2e suite's fixture sets for each test in turn.
+The engine runs dynamic providers through the SDK's own launcher (``python -m pulumi.dynamic``),
+what every user of the official CLI runs.
 
 ``PulumiProject(runtime="yaml", program=...)`` runs a Pulumi YAML program instead (on the
 official YAML language host that ``scripts/bootstrap-yaml`` installs beside the CLI).
@@ -23,7 +21,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,9 +29,8 @@ from typing import Any
 from harness.emulator import REPO, Emulator
 
 TOOLS_BIN = REPO / ".tools" / "bin"
-# The engine's directory per dynamic-provider launcher (scripts/bootstrap-pulumi installs both).
-LAUNCHERS = {"official": TOOLS_BIN, "bundled": REPO / ".tools" / "bundled" / "bin"}
-DEFAULT_LAUNCHER = ["official"]  # a list, so that a fixture can set it for one test
+# The module the dynamic-provider process runs (``python -m …``).
+PROVIDER_MODULE = "pulumi.dynamic"
 VENV = REPO / ".venv"
 PASSPHRASE = "e2e-passphrase"
 
@@ -53,14 +50,11 @@ for item in spec:
 """
 
 
-def engine_env(
-    workdir: Path, extra: Mapping[str, str] | None = None, *, launcher: str | None = None
-) -> dict[str, str]:
+def engine_env(workdir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Environment for the CLI: our engine first on PATH, state and home under ``workdir``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "APPLIVERY_"))}
-    engine = LAUNCHERS[launcher or DEFAULT_LAUNCHER[0]]
-    assert (engine / "pulumi").exists(), f"run scripts/setup first: no engine in {engine}"
-    env["PATH"] = os.pathsep.join([str(engine), str(VENV / "bin"), env.get("PATH", "")])
+    assert (TOOLS_BIN / "pulumi").exists(), f"run scripts/setup first: no engine in {TOOLS_BIN}"
+    env["PATH"] = os.pathsep.join([str(TOOLS_BIN), str(VENV / "bin"), env.get("PATH", "")])
     (workdir / "state").mkdir(parents=True, exist_ok=True)
     env.update(
         {
@@ -94,32 +88,15 @@ class PulumiFailed(AssertionError):
     pass
 
 
-def use_launcher(name: str) -> Iterator[str]:
-    """Make ``name`` the launcher of every ``PulumiProject`` made until the generator resumes."""
-    DEFAULT_LAUNCHER[:] = [name]
-    try:
-        yield name
-    finally:
-        DEFAULT_LAUNCHER[:] = ["official"]
-
-
-def provider_module(launcher: str | None = None) -> str:
-    """The module the dynamic-provider process of ``launcher`` runs (``python -m …``)."""
-    name = launcher or DEFAULT_LAUNCHER[0]
-    return "applivery_pulumi.host" if name == "bundled" else "pulumi.dynamic"
-
-
-# What a failed operation may print through either launcher: the SDK's host sends the engine the
-# traceback of what it caught (its two handler frames and the provider's own), ours the sentence.
+# What a failed operation may print: the SDK's host sends the engine the traceback of what it
+# caught (its two handler frames and the provider's own).
 MAX_TRACEBACK_FRAMES = 3
 
 
 def assert_short_errors(output: str) -> None:
     """Each traceback in ``output`` (the SDK's host prints one per failed provider call) has at
-    most 3 frames and none of the client's internals; the bundled host prints none at all."""
+    most 3 frames and none of the client's internals."""
     blocks = output.split("Traceback (most recent call last):")[1:]
-    if DEFAULT_LAUNCHER[0] == "bundled":
-        assert not blocks and 'File "' not in output, output[-4000:]
     for block in blocks:
         frames = [ln for ln in block.splitlines() if ln.strip().startswith('File "')]
         assert len(frames) <= MAX_TRACEBACK_FRAMES, block[:4000]
@@ -151,7 +128,6 @@ class PulumiProject:
         token: str | None = None,
         config: Mapping[str, str] | None = None,
         env: Mapping[str, str] | None = None,
-        launcher: str | None = None,
         runtime: str = "python",
         virtualenv: Path = VENV,
     ) -> None:
@@ -161,8 +137,7 @@ class PulumiProject:
         self.name = name
         self.runtime = runtime
         self.virtualenv = virtualenv
-        self.launcher = launcher or DEFAULT_LAUNCHER[0]
-        self.env = engine_env(self.dir, env, launcher=self.launcher)
+        self.env = engine_env(self.dir, env)
         self.set_program(program)
         self.declare([])
         self.run("stack", "init", stack, "--secrets-provider", "passphrase")

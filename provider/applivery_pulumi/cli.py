@@ -313,21 +313,6 @@ def export(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def install_launcher(args: argparse.Namespace) -> int:
-    from .launcher import LauncherError, install
-
-    try:
-        path = install(args.directory)
-    except (LauncherError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(
-        f"wrote {path}; put {path.parent} first on PATH to run this package's host "
-        "(the CLI then warns that it uses pulumi-resource-pulumi-python from $PATH)"
-    )
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="applivery-pulumi", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -338,12 +323,6 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--page-size", type=int, default=50, help="policies per list request")
     ex.add_argument("--force", action="store_true", help="overwrite files of known policies")
     ex.set_defaults(run=export)
-    il = sub.add_parser(
-        "install-launcher",
-        help="write the dynamic-provider launcher that runs this package's host into a folder",
-    )
-    il.add_argument("directory", help="a folder to put first on PATH, e.g. ~/.local/lib/pulumi")
-    il.set_defaults(run=install_launcher)
     args = parser.parse_args(argv)
     status: int = args.run(args)
     return status

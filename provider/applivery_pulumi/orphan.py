@@ -1,10 +1,12 @@
 """Ending a provider process whose engine is gone.
 
 The engine stops its plugins when it ends; a CLI that is killed (SIGKILL, a CI job's timeout, an
-out-of-memory kill) cannot, and its dynamic-provider process then serves nobody, forever.  The
-SDK's launcher does not ``exec`` python, so there the engine is the grandparent: the process is
-orphaned when its parent changes, or when its parent's parent does (the launcher's shell itself
-orphaned; read from ``/proc``, where there is one).
+out-of-memory kill) cannot, and its provider process then serves nobody, forever: the SDK's
+dynamic-provider host (watched from ``AppleDevicePolicyProvider.configure``) and the provider
+plugin (``plugin.serve``) both watch for it.  The SDK's launcher does not ``exec`` python, so
+there the engine is the grandparent: the process is orphaned when its parent changes, or when its
+parent's parent does (the launcher's shell itself orphaned; read from ``/proc``, where there is
+one).
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ def _parent_of(pid: int) -> int | None:
 
 
 def serving_as_host() -> bool:
-    """Whether this process is a dynamic-provider host (``python -m pulumi.dynamic`` or ours),
+    """Whether this process is the SDK's dynamic-provider host (``python -m pulumi.dynamic``),
     not a program, a test run or a shell that merely configured a provider."""
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    return getattr(spec, "name", None) in {"pulumi.dynamic.__main__", "applivery_pulumi.host"}
+    return getattr(spec, "name", None) == "pulumi.dynamic.__main__"
 
 
 def engine_gone(interval: float = 0.5) -> threading.Event:

@@ -75,7 +75,6 @@ from pulumi.runtime.proto import provider_pb2_grpc
 from . import errors, validate
 from . import provider as provider_module
 from .fields import IDENTITY, LOOKUP
-from .host import threads
 from .orphan import GRACE_SECONDS, engine_gone
 from .provider import AppleDevicePolicyProvider
 from .schema import LOOKUP_FUNCTION, RESOURCE, schema_text
@@ -85,6 +84,13 @@ from .values import UNKNOWN, plain
 
 T = TypeVar("T")
 CONFIG_PREFIX: Final = "applivery:config:"
+DEFAULT_THREADS: Final = 64
+
+
+def threads() -> int:
+    """Threads serving the provider's blocking calls: ``APPLIVERY_PULUMI_PROVIDER_THREADS``."""
+    raw = os.environ.get("APPLIVERY_PULUMI_PROVIDER_THREADS", "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_THREADS
 
 
 def _failing_setting(message: str) -> str:

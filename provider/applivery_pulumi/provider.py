@@ -205,7 +205,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
 
     @short_errors
     def configure(self, req: ConfigureRequest) -> None:
-        # Called in the dynamic-provider process only (the SDK's host or ours), once it serves:
+        # Called in the dynamic-provider process only (the SDK's host), once it serves:
         # neither the SDK's host nor its launcher notices a killed engine.
         from . import orphan
 

@@ -1,5 +1,5 @@
-"""Every end-to-end test runs twice: through the SDK's own dynamic-provider launcher (what every
-user of the official Pulumi CLI runs) and through this project's (``applivery_pulumi.host``)."""
+"""End-to-end fixtures: dynamic resources run on the SDK's own dynamic-provider host, what every
+user of the official Pulumi CLI runs (harness/project.py)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import project as pulumi_harness
 from harness.emulator import Emulator, new_object_id, start_emulator
-
-
-@pytest.fixture(autouse=True, params=sorted(pulumi_harness.LAUNCHERS))
-def launcher(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The launcher of this run; every ``PulumiProject`` of the test uses it."""
-    yield from pulumi_harness.use_launcher(request.param)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 Export a policy holding a managed app whose ``managementFlags`` is 1 (the export cannot know
 it: the API's GET leaves it out), adopt it by reading, then edit another app's ``vpp``.  The
 PUT of that edit carries ``applications`` whole, so the managed app goes back to 5: the preview
-of the edit names that app in one sentence, on both launchers, and a no-op preview says nothing.
+of the edit names that app in one sentence, and a no-op preview says nothing.
 """
 
 from __future__ import annotations

@@ -2,8 +2,7 @@
 
 YAML programs run on the official YAML language host (``scripts/bootstrap-yaml``), Python
 programs on ``applivery_pulumi.native``; the engine finds the plugin on ``PATH`` (the
-virtualenv's ``bin``, where pip put it) and says so with a warning.  No dynamic provider is
-involved, so these tests run once, not once per dynamic-provider launcher.
+virtualenv's ``bin``, where pip put it) and says so with a warning.
 """
 
 from __future__ import annotations
@@ -30,12 +29,6 @@ SEED = REPO / "emulator" / "examples" / "seed.yaml"
 CORPORATE, SALES, ENGINEERING = (f"65a1f0c2e4b0a1b2c3d4e60{i}" for i in (1, 5, 2))
 RESOURCE = "applivery:index:AppleDevicePolicy"
 PATH_WARNING = "using pulumi-resource-applivery from $PATH"
-
-
-@pytest.fixture
-def launcher() -> str:
-    # Overrides the suite's autouse fixture: the dynamic-provider launchers play no part here.
-    return "official"
 
 
 def requests(emu: Emulator) -> tuple[int, int]:

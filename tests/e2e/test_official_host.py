@@ -1,17 +1,13 @@
-"""What a user of the official Pulumi CLI sees, on either dynamic-provider launcher.
+"""What a user of the official Pulumi CLI sees, on the SDK's host (``python -m pulumi.dynamic``).
 
 Drift shown on the field after a refresh, onboarding by reading (``import_existing`` and the
 ``import_`` resource option), read-only lookups (``AppleDevicePolicy.get``) and errors that end
-with one sentence: each holds through the SDK's own host (``python -m pulumi.dynamic``) as well as
-this project's.
+with one sentence.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -246,27 +242,6 @@ def test_errors_reach_the_cli_as_one_sentence_after_a_short_traceback(
     assert "applivery:apiToken" in result.output
     assert_short_error(result.output, "4004")
     assert emu.token not in result.output
-
-
-def test_installed_launcher_first_on_path_serves_the_stack(tmp_path: Path, emu: Emulator) -> None:
-    # How a user of the official CLI opts in to the bundled host: install-launcher, then PATH.
-    bin_dir = tmp_path / "launcher"
-    subprocess.run(
-        [sys.executable, "-m", "applivery_pulumi.cli", "install-launcher", str(bin_dir)],
-        check=True,
-        capture_output=True,
-    )
-    body = declared("0" * 24)
-    body.pop("policyId")
-    policy = emu.create_policy(**body)
-    project = project_for(tmp_path, emu)
-    project.declare([{"name": "imported", "args": declared(policy["id"]), "import": policy["id"]}])
-    path = os.pathsep.join([str(bin_dir), project.env["PATH"]])
-    emu.reset_counters()
-    result = project.run("up", "--yes", extra_env={"PATH": path})
-    assert "using pulumi-resource-pulumi-python from $PATH" in result.output
-    assert puts(emu) == 0
-    project.run("preview", "--expect-no-changes", extra_env={"PATH": path})
 
 
 def test_refresh_names_a_policy_deleted_outside_pulumi(tmp_path: Path, emu: Emulator) -> None:

@@ -24,13 +24,6 @@ from harness.emulator import REPO, new_object_id
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(autouse=True)
-def launcher() -> str:
-    # Once, not once per launcher (tests/e2e/conftest.py): pulumi-env picks the launcher itself,
-    # and what these tests check happens before any provider runs.
-    return "official"
-
-
 NO_PASSPHRASE = "pulumi: no passphrase for the stack's secrets: export PULUMI_CONFIG_PASSPHRASE"
 LOCAL_TOKEN = b"local-emulator-token"
 

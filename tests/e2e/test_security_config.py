@@ -2,7 +2,7 @@
 
 A token rotated in APPLIVERY_API_TOKEN reaches refresh and destroy although state keeps the old
 one in the default provider's inputs; a token or base URL refused at configuration is named, and
-its value never shows in the output.  The real CLI and emulator, under both launchers.
+its value never shows in the output.  The real CLI and emulator.
 """
 
 from __future__ import annotations

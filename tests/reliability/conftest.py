@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from harness import project as pulumi_harness
 from harness.emulator import Emulator, new_object_id, start_emulator
 from harness.project import PulumiProject
 from tests.reliability.support import seed_catalogue
@@ -22,14 +21,8 @@ def emu(tmp_path: Path) -> Iterator[Emulator]:
         yield e
 
 
-@pytest.fixture(params=sorted(pulumi_harness.LAUNCHERS))
-def launcher(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Each test that drives the CLI runs through the SDK's launcher and through ours."""
-    yield from pulumi_harness.use_launcher(request.param)
-
-
 @pytest.fixture
-def make_project(tmp_path: Path, launcher: str) -> Callable[..., PulumiProject]:
+def make_project(tmp_path: Path) -> Callable[..., PulumiProject]:
     """``make_project(emu, **PulumiProject kwargs)``: a project with its own file backend."""
     made = 0
 

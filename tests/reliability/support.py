@@ -22,7 +22,7 @@ from typing import Any
 import psutil
 
 from harness.emulator import REPO, Emulator
-from harness.project import PulumiProject, Result, assert_short_errors, provider_module
+from harness.project import PROVIDER_MODULE, PulumiProject, Result, assert_short_errors
 
 FIGURES = REPO / ".state" / "reliability"
 
@@ -162,7 +162,7 @@ def assert_all_stored_as_declared(
 
 
 def assert_no_traceback(result: Result) -> None:
-    """No traceback on the bundled host; on the SDK's, short ones (see ``assert_short_errors``)."""
+    """Short tracebacks at most (see ``assert_short_errors``)."""
     assert_short_errors(result.output)
 
 
@@ -272,9 +272,9 @@ class Background:
         return [p for p in self.seen.values() if _alive(p)]
 
     def providers(self) -> list[psutil.Process]:
-        """The dynamic-provider processes (``python -m`` the host of the launcher in use)."""
+        """The dynamic-provider processes (``python -m pulumi.dynamic``)."""
         out = []
-        module = provider_module()
+        module = PROVIDER_MODULE
         for p in self.descendants():
             with contextlib.suppress(psutil.Error):
                 line = p.cmdline()

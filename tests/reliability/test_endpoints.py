@@ -54,7 +54,7 @@ class _Html(BaseHTTPRequestHandler):
 
 @contextmanager
 def html_server() -> Iterator[str]:
-    _Html.hits = 0  # counted per server: the test runs once per launcher
+    _Html.hits = 0  # counted per server
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Html)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,7 +1,7 @@
 """200 policies at --parallel 32: no error, no lost update, and a provider whose memory stays flat.
 
 Issue 7, item 4.  The RSS of the dynamic-provider process (the CLI's child running
-``applivery_pulumi.host``) is sampled during each `up`, together with the emulator's PUT count,
+``pulumi.dynamic``) is sampled during each `up`, together with the emulator's PUT count,
 so the first quarter of the writes (≤ 50 policies) compares with the last (≥ 150).
 """
 

@@ -1,4 +1,5 @@
-"""A provider process ends once the engine that started it is gone, through either launcher."""
+"""A provider process ends once the engine that started it is gone: behind a launcher that does not
+``exec`` python (the SDK's dynamic-provider host) or started directly (the provider plugin)."""
 
 from __future__ import annotations
 
