@@ -7,7 +7,7 @@
   floor's, against a real emulator without added latency: microseconds of CPU per call;
 * program: constructing N ``AppleDevicePolicy`` (and ``PolicySet`` from N files) under
   ``pulumi.runtime.mocks``, against N ``FloorResource``;
-* fixed costs: import time of ``applivery_pulumi.provider`` / ``.resource`` in a fresh
+* fixed costs: import time of ``applivery_pulumi.lifecycle`` / ``.resource`` in a fresh
   interpreter, size and time of the pickled provider (the SDK pickles it once per resource).
 
 With ``--profile DIR``, each phase also runs under pyinstrument and its text report is written to
@@ -69,7 +69,7 @@ def import_ms(module: str, runs: int = 5, after: str = "") -> float:
 _PICKLE_SCRIPT = """
 import json, sys, time
 from pulumi.dynamic.dynamic import serialize_provider
-from applivery_pulumi.provider import AppleDevicePolicyProvider
+from applivery_pulumi.lifecycle import AppleDevicePolicyProvider
 from benchmarks.floor import FloorProvider
 make = {"ours": AppleDevicePolicyProvider, "floor": FloorProvider}[sys.argv[1]]
 n = int(sys.argv[2])
@@ -160,7 +160,7 @@ def provider_process(n: int, emu: Emulator, profile: Path | None) -> dict[str, d
     """Microseconds per gRPC call of the SDK's host, for our provider and the floor's."""
     from pulumi.dynamic.dynamic import serialize_provider
 
-    from applivery_pulumi.provider import AppleDevicePolicyProvider
+    from applivery_pulumi.lifecycle import AppleDevicePolicyProvider
 
     from .floor import FloorProvider
 
@@ -187,7 +187,7 @@ def _sdk_servicer() -> Any:
 def _calls(kind: str, key: str, n: int, emu: Emulator, profile: Path | None) -> dict[str, float]:
     from pulumi.runtime import proto, rpc
 
-    from applivery_pulumi.values import PROVIDER_KEY
+    from applivery_pulumi.policy.values import PROVIDER_KEY
 
     def struct(props: dict[str, Any]) -> Any:
         # A loop of its own, as the SDK's host does (asyncio.run would unset the program's).
@@ -289,7 +289,7 @@ def program_side(n: int, profile: Path | None) -> dict[str, float]:
     import pulumi
 
     from applivery_pulumi import AppleDevicePolicy
-    from applivery_pulumi.components import PolicySet
+    from applivery_pulumi.dynamic.components import PolicySet
 
     from .floor import FloorResource
 
@@ -336,12 +336,12 @@ def measure(n: int, profile: Path | None = None, parts: tuple[str, ...] = PARTS)
     result: dict[str, Any] = {"policies": n}
     if "imports" in parts:
         result["import_ms"] = {
-            "applivery_pulumi.provider": import_ms("applivery_pulumi.provider"),
-            "applivery_pulumi.provider after pulumi.dynamic": import_ms(
-                "applivery_pulumi.provider", after="pulumi.dynamic"
+            "applivery_pulumi.lifecycle": import_ms("applivery_pulumi.lifecycle"),
+            "applivery_pulumi.lifecycle after pulumi.dynamic": import_ms(
+                "applivery_pulumi.lifecycle", after="pulumi.dynamic"
             ),
-            "applivery_pulumi.resource after pulumi.dynamic": import_ms(
-                "applivery_pulumi.resource", after="pulumi.dynamic"
+            "applivery_pulumi.dynamic.resource after pulumi.dynamic": import_ms(
+                "applivery_pulumi.dynamic.resource", after="pulumi.dynamic"
             ),
             "pulumi.dynamic": import_ms("pulumi.dynamic"),
         }

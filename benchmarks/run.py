@@ -557,9 +557,9 @@ def main(argv: list[str] | None = None) -> int:
         from .micro import import_ms, pickled_provider
 
         meta["import_ms"] = {
-            "applivery_pulumi.provider": import_ms("applivery_pulumi.provider"),
-            "applivery_pulumi.provider after pulumi.dynamic": import_ms(
-                "applivery_pulumi.provider", after="pulumi.dynamic"
+            "applivery_pulumi.lifecycle": import_ms("applivery_pulumi.lifecycle"),
+            "applivery_pulumi.lifecycle after pulumi.dynamic": import_ms(
+                "applivery_pulumi.lifecycle", after="pulumi.dynamic"
             ),
         }
         meta["pickled_provider"] = pickled_provider(max(sizes))

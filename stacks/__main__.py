@@ -15,7 +15,7 @@ from applivery_pulumi import (
     AppleDevicePolicyArgs,
     BookmarkArgs,
 )
-from applivery_pulumi.components import PolicySet
+from applivery_pulumi.dynamic.components import PolicySet
 
 config = pulumi.Config()
 platform = pulumi.StackReference(config.require("platformStack"))

@@ -24,13 +24,13 @@ __all__ = [
     "ScriptArgs",
 ]
 
-_HOME = {name: "args" for name in __all__} | {
-    "AppleDevicePolicy": "resource",
-    "AppleDevicePolicyProvider": "provider",
+_HOME = {name: "dynamic.args" for name in __all__} | {
+    "AppleDevicePolicy": "dynamic.resource",
+    "AppleDevicePolicyProvider": "lifecycle",
 }
 
 if TYPE_CHECKING:
-    from .args import (
+    from applivery_pulumi.dynamic.args import (
         AgentConfigurationArgs,
         AppleDevicePolicyArgs,
         ApplicationArgs,
@@ -42,8 +42,8 @@ if TYPE_CHECKING:
         PolicyFeaturesArgs,
         ScriptArgs,
     )
-    from .provider import AppleDevicePolicyProvider
-    from .resource import AppleDevicePolicy
+    from applivery_pulumi.dynamic.resource import AppleDevicePolicy
+    from applivery_pulumi.lifecycle import AppleDevicePolicyProvider
 
 
 def __getattr__(name: str) -> Any:

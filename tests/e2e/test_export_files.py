@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from applivery_pulumi.components import load_policy_files, substitute
+from applivery_pulumi.dynamic.components import load_policy_files, substitute
 from harness.emulator import Emulator
 
 pytestmark = pytest.mark.e2e

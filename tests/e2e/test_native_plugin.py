@@ -331,7 +331,11 @@ resources:
 TWO_ACCOUNTS_PYTHON = """
 import pulumi
 from applivery_pulumi import AgentConfigurationArgs, AppleDevicePolicyArgs
-from applivery_pulumi.native import AppleDevicePolicy, Provider, get_apple_device_policy_output
+from applivery_pulumi.native import (
+    AppleDevicePolicy,
+    Provider,
+    get_apple_device_policy_output,
+)
 
 config = pulumi.Config()
 for tenant, org in (("acme", "acme-corp"), ("globex", "globex")):

@@ -21,7 +21,7 @@ PROFILES = ["698f42e5457fafa13d088794", "698f42e5457fafa13d088795"]
 FLEET_PROGRAM = """
 import pulumi
 
-from applivery_pulumi.components import PolicySet
+from applivery_pulumi.dynamic.components import PolicySet
 
 config = pulumi.Config()
 values = {}

@@ -33,7 +33,7 @@ PROFILES = (
 )
 APPS = ("698f42e5457fafa13d0887b1", "698f42e5457fafa13d0887b2")
 
-# The one-sentence errors of the provider (client.py / provider.py): what a user may see when a
+# The one-sentence errors of the provider (api/client.py / lifecycle.py): what a user may see when a
 # run fails because of the service, never a Python traceback.
 CLEAR_FAILURES = (
     "after every retry",
@@ -173,7 +173,7 @@ def error_lines(result: Result) -> list[str]:
     """The ``error:`` lines of the Diagnostics section, one per error.
 
     The SDK's provider host reports an error as ``error: Traceback …``, its frames, then
-    ``applivery_pulumi.errors.<Class>: <sentence>``: that is read as ``error: <sentence>``.
+    ``applivery_pulumi.api.errors.<Class>: <sentence>``: that is read as ``error: <sentence>``.
     """
     text = result.output
     diagnostics = text.split("Diagnostics:", 1)[1] if "Diagnostics:" in text else text

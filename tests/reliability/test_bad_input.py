@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from applivery_pulumi.provider import AppleDevicePolicyProvider
+from applivery_pulumi.lifecycle import AppleDevicePolicyProvider
 from harness.emulator import Emulator, new_object_id
 from harness.project import PulumiProject
 from tests.reliability.invalid_inputs import (
@@ -185,7 +185,7 @@ def test_check_accepts_valid_policies(policy: dict[str, Any]) -> None:
 # -- policy files ------------------------------------------------------------------------------
 
 POLICY_SET_PROGRAM = """
-from applivery_pulumi.components import PolicySet
+from applivery_pulumi.dynamic.components import PolicySet
 
 PolicySet("fleet", {folder!r})
 """

@@ -34,7 +34,7 @@ from pathlib import Path
 import pulumi
 
 from applivery_pulumi import AppleDevicePolicy
-from applivery_pulumi.components import PolicySet
+from applivery_pulumi.dynamic.components import PolicySet
 
 spec = json.loads((Path(__file__).parent / "program.json").read_text())
 for item in spec["resources"]:

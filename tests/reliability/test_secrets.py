@@ -29,10 +29,10 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from applivery_pulumi import errors
-from applivery_pulumi.client import AppliveryClient
-from applivery_pulumi.provider import AppleDevicePolicyProvider
-from applivery_pulumi.settings import Secret, Settings
+from applivery_pulumi.api import errors
+from applivery_pulumi.api.client import AppliveryClient
+from applivery_pulumi.api.settings import Secret, Settings
+from applivery_pulumi.lifecycle import AppleDevicePolicyProvider
 from harness.emulator import Emulator, new_object_id, start_emulator
 from harness.project import PulumiProject, Result
 from tests.reliability.support import declaration, record, seed_catalogue

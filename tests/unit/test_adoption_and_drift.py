@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from applivery_pulumi import errors
+from applivery_pulumi.api import errors
 
 from .test_lifecycle import BEFORE, DECLARED, HEX_A, URL, created, inputs
 from .unit_support import ORG, PID, TOKEN, FakeApplivery, error_envelope, make_provider, mocked
@@ -216,7 +216,7 @@ def test_errors_leave_the_provider_with_one_frame_and_the_sentence_last(
     assert not any(lib in text for lib in ("tenacity", "httpx", "concurrent")), text
     assert "During handling" not in text and "direct cause" not in text
     last = text.rstrip().splitlines()[-1]
-    assert last.startswith("applivery_pulumi.errors."), text
+    assert last.startswith("applivery_pulumi.api.errors."), text
     assert PID in last or status == 401
     assert TOKEN not in text
 

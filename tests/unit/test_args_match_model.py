@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from applivery_pulumi import args, model
-from applivery_pulumi.args import _camel
+from applivery_pulumi.dynamic import args
+from applivery_pulumi.dynamic.args import _camel
+from applivery_pulumi.policy import model
 
 # args class -> the models whose fields it holds (the resource's args: identity and body).
 PAIRS: dict[type[Any], tuple[type[BaseModel], ...]] = {

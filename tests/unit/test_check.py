@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pulumi.output import Unknown
 
-from applivery_pulumi import validate
-from applivery_pulumi.values import UNKNOWN
+from applivery_pulumi.policy import validate
+from applivery_pulumi.policy.values import UNKNOWN
 
 from .unit_support import (
     BASE,

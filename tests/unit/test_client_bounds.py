@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from applivery_pulumi import errors
-from applivery_pulumi.client import AppliveryClient, _retry_after
-from applivery_pulumi.settings import Secret, Settings
+from applivery_pulumi.api import errors
+from applivery_pulumi.api.client import AppliveryClient, _retry_after
+from applivery_pulumi.api.settings import Secret, Settings
 
 from .unit_support import ORG, PID, TOKEN, envelope, mocked, policy_path
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pulumi.output import Unknown
 
-from applivery_pulumi.provider import PolicyDiffResult
+from applivery_pulumi.lifecycle import PolicyDiffResult
 
 from .unit_support import ORG, PID, engine_props, make_provider
 

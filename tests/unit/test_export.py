@@ -17,8 +17,8 @@ import httpx
 import pytest
 import yaml
 
-from applivery_pulumi import cli
-from applivery_pulumi.components import load_policy_files, substitute
+from applivery_pulumi.cli import main as cli
+from applivery_pulumi.dynamic.components import load_policy_files, substitute
 
 from .unit_support import BASE, ORG, TOKEN, mocked
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from applivery_pulumi.model import HEX24_RE, ORGANIZATION_ID_RE
+from applivery_pulumi.policy.model import HEX24_RE, ORGANIZATION_ID_RE
 
 from .unit_support import ORG, PID, failures, make_provider
 

@@ -10,7 +10,7 @@ import pulumi
 import pytest
 
 from applivery_pulumi import AppleDevicePolicy
-from applivery_pulumi.import_option import as_import_existing
+from applivery_pulumi.dynamic.import_option import as_import_existing
 
 from .unit_support import ORG, PID
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pulumi.runtime import rpc
 
-from applivery_pulumi import errors
+from applivery_pulumi.api import errors
 
 from .unit_support import (
     BASE,

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from applivery_pulumi import cli
-from applivery_pulumi.components import load_policy_files
+from applivery_pulumi.cli import main as cli
+from applivery_pulumi.dynamic.components import load_policy_files
 
 from .test_export import export  # noqa: F401 (fixture)
 from .test_lifecycle import DECLARED, HEX_A, HEX_B, created, inputs, update
@@ -135,7 +135,7 @@ def test_the_plugin_sends_the_sentence_to_the_engine(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from applivery_pulumi import provider as provider_module
+    from applivery_pulumi import lifecycle as provider_module
 
     _, olds = adopted
     news = planned(capsys, applications=with_app(1, vpp=True))

@@ -10,11 +10,11 @@ import httpx
 import pytest
 from pulumi.dynamic import Config
 
-from applivery_pulumi import errors
-from applivery_pulumi.client import AppliveryClient, Pacer, shared_pacer
-from applivery_pulumi.plugin import _failing_setting
-from applivery_pulumi.schema import package_schema
-from applivery_pulumi.settings import Secret, Settings
+from applivery_pulumi.api import errors
+from applivery_pulumi.api.client import AppliveryClient, Pacer, shared_pacer
+from applivery_pulumi.api.settings import Secret, Settings
+from applivery_pulumi.plugin.schema import package_schema
+from applivery_pulumi.plugin.server import _failing_setting
 
 from .unit_support import BASE, ORG, PID, TOKEN, envelope, mocked, policy_path
 

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from applivery_pulumi import client as client_module
-from applivery_pulumi import errors
-from applivery_pulumi.client import AppliveryClient
-from applivery_pulumi.settings import Secret, Settings
+from applivery_pulumi.api import client as client_module
+from applivery_pulumi.api import errors
+from applivery_pulumi.api.client import AppliveryClient
+from applivery_pulumi.api.settings import Secret, Settings
 
 from .unit_support import BASE, ORG, TOKEN, mocked
 

@@ -27,8 +27,9 @@ from pulumi.provider.experimental.provider import (
     UpdateRequest,
 )
 
-from applivery_pulumi import errors
-from applivery_pulumi.plugin import (
+from applivery_pulumi.api import errors
+from applivery_pulumi.plugin.schema import LOOKUP_FUNCTION, RESOURCE
+from applivery_pulumi.plugin.server import (
     AppliveryProvider,
     EngineLog,
     Servicer,
@@ -37,7 +38,6 @@ from applivery_pulumi.plugin import (
     python,
     python_map,
 )
-from applivery_pulumi.schema import LOOKUP_FUNCTION, RESOURCE
 from tests.unit.unit_support import BASE, ORG, PID, TOKEN, FakeApplivery, mocked
 
 T = TypeVar("T")

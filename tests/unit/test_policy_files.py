@@ -20,14 +20,14 @@ from typing import Any
 import pulumi
 import pytest
 
-from applivery_pulumi.components import (
+from applivery_pulumi.dynamic.components import (
     PolicyFileError,
     PolicySet,
     load_policy_file,
     load_policy_files,
     substitute,
 )
-from applivery_pulumi.policy_yaml import MAX_BYTES, MAX_DEPTH, escape, unescape
+from applivery_pulumi.policy.files import MAX_BYTES, MAX_DEPTH, escape, unescape
 
 from .unit_support import ORG, PID
 
@@ -54,7 +54,7 @@ def load_in_child(folder: Path, timeout: float = 60.0) -> tuple[float, str]:
         f"""
         import resource, sys
         resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
-        from applivery_pulumi.components import PolicyFileError, load_policy_files
+        from applivery_pulumi.dynamic.components import PolicyFileError, load_policy_files
         try:
             load_policy_files({str(folder)!r})
         except PolicyFileError as exc:

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from applivery_pulumi import errors
-from applivery_pulumi.model import BODY_FIELDS, field_path
+from applivery_pulumi.api import errors
+from applivery_pulumi.policy.model import BODY_FIELDS, field_path
 
 from . import unit_strategies as gen
 from .unit_support import (

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from applivery_pulumi.resource import (
+from applivery_pulumi.dynamic.resource import (
     AgentConfigurationArgs,
     AppleDevicePolicyArgs,
     ApplicationArgs,

@@ -12,8 +12,8 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from applivery_pulumi.provider import AppleDevicePolicyProvider
-from applivery_pulumi.settings import DEFAULT_BASE_URL, Secret, Settings
+from applivery_pulumi.api.settings import DEFAULT_BASE_URL, Secret, Settings
+from applivery_pulumi.lifecycle import AppleDevicePolicyProvider
 
 from .unit_support import BASE, ORG, PID, TOKEN, FakeApplivery, make_provider, mocked
 
@@ -96,7 +96,7 @@ def test_the_token_holder_shows_and_pickles_nothing() -> None:
 def test_the_provider_process_does_not_import_pydantic_to_read() -> None:
     # refresh and destroy never validate: the provider module alone must not pull pydantic in
     code = (
-        "import sys; import applivery_pulumi.provider, applivery_pulumi.settings; "
+        "import sys; import applivery_pulumi.lifecycle, applivery_pulumi.api.settings; "
         "print('pydantic' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -19,11 +19,12 @@ import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.provider.experimental.provider import CheckRequest
 
-from applivery_pulumi import cli, errors
-from applivery_pulumi.client import AppliveryClient
-from applivery_pulumi.plugin import AppliveryProvider, property_map
-from applivery_pulumi.provider import AppleDevicePolicyProvider
-from applivery_pulumi.settings import Secret, Settings
+from applivery_pulumi.api import errors
+from applivery_pulumi.api.client import AppliveryClient
+from applivery_pulumi.api.settings import Secret, Settings
+from applivery_pulumi.cli import main as cli
+from applivery_pulumi.lifecycle import AppleDevicePolicyProvider
+from applivery_pulumi.plugin.server import AppliveryProvider, property_map
 
 from .unit_support import BASE, ORG, PID, TOKEN, error_envelope, mocked, policy_path
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from applivery_pulumi.normalize import document_to_state
+from applivery_pulumi.policy.normalize import document_to_state
 
 from .unit_support import (
     BASE,

@@ -17,8 +17,8 @@ import httpx
 import respx
 from pulumi.dynamic import Config, ConfigureRequest
 
-from applivery_pulumi.model import BODY_FIELDS
-from applivery_pulumi.provider import AppleDevicePolicyProvider
+from applivery_pulumi.lifecycle import AppleDevicePolicyProvider
+from applivery_pulumi.policy.model import BODY_FIELDS
 
 ORG: Final = "598f469d457fafa13d088795"
 PID: Final = "698f41b2457fafa13d088793"

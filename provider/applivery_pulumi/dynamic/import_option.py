@@ -18,8 +18,8 @@ from typing import Any, Final
 
 import pulumi
 
-from .fields import HEX24_RE, ORGANIZATION_ID_RE
-from .text import printable
+from applivery_pulumi.policy.fields import HEX24_RE, ORGANIZATION_ID_RE
+from applivery_pulumi.text import printable
 
 OPTION: Final = "import_"
 FORMS: Final = "<policyId> or <organizationId>/<policyId>"

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .fields import BODY_FIELDS, READ_ONLY_APPLICATION_FIELDS
-from .values import plain
+from applivery_pulumi.policy.fields import BODY_FIELDS, READ_ONLY_APPLICATION_FIELDS
+from applivery_pulumi.policy.values import plain
 
 
 def _profile_id(profile: Any) -> Any:

@@ -4,7 +4,7 @@ It serves ``applivery:index:AppleDevicePolicy`` and the lookup
 ``applivery:index:getAppleDevicePolicy`` through the SDK's provider server
 (``pulumi.provider.experimental``), and every operation is the dynamic resource's: check, diff,
 create, read, update and delete call one
-:class:`~applivery_pulumi.provider.AppleDevicePolicyProvider`, configured with this plugin
+:class:`~applivery_pulumi.lifecycle.AppleDevicePolicyProvider`, configured with this plugin
 instance's settings.  What the plugin adds is the protocol:
 
 * **configuration**: ``apiToken``, ``baseUrl``, ``organizationId``, ``maxRetrySeconds`` and
@@ -18,9 +18,9 @@ instance's settings.  What the plugin adds is the protocol:
 * **detailed diffs**: the diff's changed paths (``agentConfiguration.allowLocation``) compared
   with the old outputs, so drift that a refresh recorded shows on the field;
 * **import**: Read without state (``pulumi import``, ``<policyId>`` or ``<org>/<policyId>``);
-* **errors**: an :class:`~applivery_pulumi.errors.AppliveryError` reaches the CLI as its sentence
-  (the SDK's server would append a Python stack to every failure); the lifecycle's warnings go
-  to the engine's log service, which shows them under their resource;
+* **errors**: an :class:`~applivery_pulumi.api.errors.AppliveryError` reaches the CLI as its
+  sentence (the SDK's server would append a Python stack to every failure); the lifecycle's
+  warnings go to the engine's log service, which shows them under their resource;
 * **concurrency**: the provider's blocking calls run on a thread pool of
   ``APPLIVERY_PULUMI_PROVIDER_THREADS`` (default 64), so ``--parallel`` operations are in flight.
 
@@ -72,15 +72,16 @@ from pulumi.provider.experimental.server import ProviderServicer
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from . import errors, validate
-from . import provider as provider_module
-from .fields import IDENTITY, LOOKUP
-from .orphan import GRACE_SECONDS, engine_gone
-from .provider import AppleDevicePolicyProvider
-from .schema import LOOKUP_FUNCTION, RESOURCE, schema_text
-from .settings import _KEYS as SETTINGS_KEYS
-from .settings import Settings
-from .values import UNKNOWN, plain
+from applivery_pulumi import lifecycle as provider_module
+from applivery_pulumi.api import errors
+from applivery_pulumi.api.settings import _KEYS as SETTINGS_KEYS
+from applivery_pulumi.api.settings import Settings
+from applivery_pulumi.lifecycle import AppleDevicePolicyProvider
+from applivery_pulumi.orphan import GRACE_SECONDS, engine_gone
+from applivery_pulumi.plugin.schema import LOOKUP_FUNCTION, RESOURCE, schema_text
+from applivery_pulumi.policy import validate
+from applivery_pulumi.policy.fields import IDENTITY, LOOKUP
+from applivery_pulumi.policy.values import UNKNOWN, plain
 
 T = TypeVar("T")
 CONFIG_PREFIX: Final = "applivery:config:"

@@ -3,10 +3,10 @@
 Retries (tenacity) cover 429, 500/502/503/504 and connection-level failures, with exponential
 backoff and jitter, honouring ``Retry-After``; the number of attempts and the total time are
 bounded so a failing service never gets a storm.  Each attempt has ``timeout`` seconds of wall
-clock in all, and reads at most :data:`~applivery_pulumi.bounds.MAX_ANSWER_BYTES` of decoded
+clock in all, and reads at most :data:`~applivery_pulumi.api.bounds.MAX_ANSWER_BYTES` of decoded
 answer; the waits never run past the retry budget, after which no attempt starts: a call lasts
 at most the budget plus one attempt (and the pacer's waits).  Every failure ends as one
-:class:`~applivery_pulumi.errors.AppliveryError` with a message a user can act on.
+:class:`~applivery_pulumi.api.errors.AppliveryError` with a message a user can act on.
 
 What the service (or whatever answers at the base URL) says is untrusted: a server's message is
 shown with the token taken out, control characters escaped and at most 300 characters, and no
@@ -37,10 +37,10 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from . import bounds, errors
-from .fields import HEX24_RE, ORGANIZATION_ID_RE
-from .settings import Settings, base_url_problem, token_problem
-from .text import printable
+from applivery_pulumi.api import bounds, errors
+from applivery_pulumi.api.settings import Settings, base_url_problem, token_problem
+from applivery_pulumi.policy.fields import HEX24_RE, ORGANIZATION_ID_RE
+from applivery_pulumi.text import printable
 
 USER_AGENT: Final = "applivery-pulumi/0.1.0"
 POLICIES: Final = "/v1/organizations/{org}/mdm/apple/enterprise/policies"
@@ -290,7 +290,7 @@ class AppliveryClient:
 
         The pages must run 1, 2, 3, … up to ``totalPages`` (when given) and at most
         :data:`MAX_PAGES`: a list that repeats or skips a page, or names no page number, ends
-        with :class:`~applivery_pulumi.errors.PaginationError` rather than looping.
+        with :class:`~applivery_pulumi.api.errors.PaginationError` rather than looping.
         """
         page = 1
         while True:

@@ -42,12 +42,14 @@ from pydantic import (
 
 # Defined without pydantic (the provider process does not build the models unless it validates);
 # re-exported here, where they are documented.
-from .fields import BODY_FIELDS as BODY_FIELDS
-from .fields import HEX24_RE as HEX24_RE
-from .fields import ORGANIZATION_ID_RE as ORGANIZATION_ID_RE
-from .fields import READ_ONLY_APPLICATION_FIELDS as READ_ONLY_APPLICATION_FIELDS
-from .fields import Loc as Loc
-from .fields import field_path as field_path
+from applivery_pulumi.policy.fields import BODY_FIELDS as BODY_FIELDS
+from applivery_pulumi.policy.fields import HEX24_RE as HEX24_RE
+from applivery_pulumi.policy.fields import ORGANIZATION_ID_RE as ORGANIZATION_ID_RE
+from applivery_pulumi.policy.fields import (
+    READ_ONLY_APPLICATION_FIELDS as READ_ONLY_APPLICATION_FIELDS,
+)
+from applivery_pulumi.policy.fields import Loc as Loc
+from applivery_pulumi.policy.fields import field_path as field_path
 
 # The reference's patterns, as pydantic applies them: its (Rust) `$` is the end of the text.
 HEX24: Final = r"^[a-fA-F0-9]{24}$"

@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from .fields import IDENTITY, OPTIONS, OUTPUTS
-from .settings import _KEYS as SETTINGS_KEYS
+from applivery_pulumi.api.settings import _KEYS as SETTINGS_KEYS
+from applivery_pulumi.policy.fields import IDENTITY, OPTIONS, OUTPUTS
 
 PACKAGE: Final = "applivery"
 RESOURCE: Final = f"{PACKAGE}:index:AppleDevicePolicy"
@@ -67,7 +67,7 @@ CONFIG_DESCRIPTIONS: Final[dict[str, tuple[dict[str, Any], str]]] = {
 
 def package_schema(version: str) -> dict[str, Any]:
     """The whole package schema of the plugin at ``version``."""
-    from .model import PolicyBody, PolicyIdentity
+    from applivery_pulumi.policy.model import PolicyBody, PolicyIdentity
 
     types: dict[str, Any] = {}
     identity = _properties(PolicyIdentity, types)

@@ -41,13 +41,20 @@ from typing import Any, Final
 
 import yaml
 
-from . import flags
-from .errors import AppliveryError, ConfigurationError
-from .model import BODY_FIELDS, HEX24_RE, ORGANIZATION_ID_RE
-from .normalize import document_to_state
-from .policy_yaml import SUFFIXES, PolicyYamlError, dump_yaml, escape, parse_yaml, read_yaml
-from .settings import Settings, base_url_problem
-from .text import printable
+from applivery_pulumi.api.errors import AppliveryError, ConfigurationError
+from applivery_pulumi.api.settings import Settings, base_url_problem
+from applivery_pulumi.policy import flags
+from applivery_pulumi.policy.files import (
+    SUFFIXES,
+    PolicyYamlError,
+    dump_yaml,
+    escape,
+    parse_yaml,
+    read_yaml,
+)
+from applivery_pulumi.policy.model import BODY_FIELDS, HEX24_RE, ORGANIZATION_ID_RE
+from applivery_pulumi.policy.normalize import document_to_state
+from applivery_pulumi.text import printable
 
 # Beyond the first candidate names, how many numbered ones to try before giving up.
 _MAX_NUMBERED: Final = 100
@@ -105,7 +112,7 @@ def render(document: dict[str, Any], organization: str) -> tuple[bytes, list[str
 
     A managed app's ``managementFlags`` (which the API never returns) is a comment in the app.
     """
-    from .components import PolicyFileError, policy_from_data
+    from applivery_pulumi.dynamic.components import PolicyFileError, policy_from_data
 
     policy_id = str(document["id"])
     data = policy_file(document, organization)
@@ -213,7 +220,7 @@ def _settings(base_url: str | None) -> Settings:
 
 
 def export(args: argparse.Namespace) -> int:
-    from .client import AppliveryClient
+    from applivery_pulumi.api.client import AppliveryClient
 
     def warn(message: str) -> None:
         # Warnings quote the service's ids, names and keys, and the names of files in --out.
@@ -326,7 +333,3 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     status: int = args.run(args)
     return status
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -29,10 +29,10 @@ from typing import Any, Final
 import pulumi
 from pulumi.runtime.settings import get_monitor
 
-from . import validate
-from .settings import default_organization
-from .text import printable
-from .values import UNKNOWN, plain
+from applivery_pulumi.api.settings import default_organization
+from applivery_pulumi.policy import validate
+from applivery_pulumi.policy.values import UNKNOWN, plain
+from applivery_pulumi.text import printable
 
 Key = tuple[str | None, str]
 Problem = tuple[str, str]
@@ -208,7 +208,7 @@ _RUN_LOCK: Final = threading.Lock()
 
 
 def _stack_config(key: str) -> str | None:
-    """The stack config value of ``namespace:name`` (the keys settings.py names)."""
+    """The stack config value of ``namespace:name`` (the keys api/settings.py names)."""
     namespace, name = key.split(":", 1)
     return pulumi.Config(namespace).get(name)
 

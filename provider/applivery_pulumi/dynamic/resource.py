@@ -1,7 +1,7 @@
 """``AppleDevicePolicy``: the dynamic resource, its typed outputs and ``get``.
 
 Its arguments are the ``*Args`` classes of ``args.py`` (re-exported here); what the program checks
-before registering it is in ``program.py``; its lifecycle is ``provider.py``.
+before registering it is in ``program.py``; its lifecycle is ``lifecycle.py``.
 """
 
 from __future__ import annotations
@@ -12,20 +12,20 @@ from typing import Any, Final, cast
 import pulumi
 import pulumi.dynamic
 
-from .args import AgentConfigurationArgs as AgentConfigurationArgs
-from .args import AppleDevicePolicyArgs as AppleDevicePolicyArgs
-from .args import ApplicationArgs as ApplicationArgs
-from .args import ApplicationScriptsArgs as ApplicationScriptsArgs
-from .args import AssetArgs as AssetArgs
-from .args import BlacklistedAppArgs as BlacklistedAppArgs
-from .args import BookArgs as BookArgs
-from .args import BookmarkArgs as BookmarkArgs
-from .args import PolicyFeaturesArgs as PolicyFeaturesArgs
-from .args import ScriptArgs as ScriptArgs
-from .fields import BODY_FIELDS, IDENTITY, LOOKUP, OPTIONS, OUTPUTS
-from .import_option import as_import_existing
-from .program import ProgramRun
-from .provider import AppleDevicePolicyProvider
+from applivery_pulumi.dynamic.args import AgentConfigurationArgs as AgentConfigurationArgs
+from applivery_pulumi.dynamic.args import AppleDevicePolicyArgs as AppleDevicePolicyArgs
+from applivery_pulumi.dynamic.args import ApplicationArgs as ApplicationArgs
+from applivery_pulumi.dynamic.args import ApplicationScriptsArgs as ApplicationScriptsArgs
+from applivery_pulumi.dynamic.args import AssetArgs as AssetArgs
+from applivery_pulumi.dynamic.args import BlacklistedAppArgs as BlacklistedAppArgs
+from applivery_pulumi.dynamic.args import BookArgs as BookArgs
+from applivery_pulumi.dynamic.args import BookmarkArgs as BookmarkArgs
+from applivery_pulumi.dynamic.args import PolicyFeaturesArgs as PolicyFeaturesArgs
+from applivery_pulumi.dynamic.args import ScriptArgs as ScriptArgs
+from applivery_pulumi.dynamic.import_option import as_import_existing
+from applivery_pulumi.dynamic.program import ProgramRun
+from applivery_pulumi.lifecycle import AppleDevicePolicyProvider
+from applivery_pulumi.policy.fields import BODY_FIELDS, IDENTITY, LOOKUP, OPTIONS, OUTPUTS
 
 
 class PolicyOutputs:

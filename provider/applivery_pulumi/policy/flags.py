@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from .values import is_unknown
+from applivery_pulumi.policy.values import is_unknown
 
 # The comment the export writes where a managed app's managementFlags would be.
 EXPORT_NOTE: Final = (

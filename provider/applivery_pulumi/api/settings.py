@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from .errors import ConfigurationError
+from applivery_pulumi.api.errors import ConfigurationError
 
 DEFAULT_BASE_URL: Final = "https://api.applivery.io"
 # What a base URL may be, said in every refusal of one.

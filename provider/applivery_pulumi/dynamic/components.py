@@ -12,7 +12,7 @@ A policy file holds the policy's fields with the API's camelCase names, plus:
 * ``$${name}`` is the literal text ``${name}`` (one leading ``$`` is dropped from a string that
   is ``$`` followed by a placeholder or by such an escape); the export writes names this way.
 
-Files are read by :func:`~applivery_pulumi.policy_yaml.read_yaml`: at most 256 KiB, no YAML
+Files are read by :func:`~applivery_pulumi.policy.files.read_yaml`: at most 256 KiB, no YAML
 aliases, at most 64 levels deep, no key twice in one mapping, nothing that a symbolic link
 takes outside the folder.
 
@@ -29,12 +29,12 @@ from typing import Any, Final
 
 import pulumi
 
-from .policy_yaml import PLACEHOLDER as PLACEHOLDER
-from .policy_yaml import SUFFIXES as SUFFIXES
-from .policy_yaml import PolicyYamlError, read_yaml, unescape
-from .program import ProgramRun
-from .resource import AppleDevicePolicy
-from .values import UNKNOWN
+from applivery_pulumi.dynamic.program import ProgramRun
+from applivery_pulumi.dynamic.resource import AppleDevicePolicy
+from applivery_pulumi.policy.files import PLACEHOLDER as PLACEHOLDER
+from applivery_pulumi.policy.files import SUFFIXES as SUFFIXES
+from applivery_pulumi.policy.files import PolicyYamlError, read_yaml, unescape
+from applivery_pulumi.policy.values import UNKNOWN
 
 _FILE_ONLY: Final = frozenset({"import"})
 
@@ -98,7 +98,7 @@ def load_policy_file(
 
 def policy_from_data(path: Path, raw: Any, names: Iterable[str] = ()) -> PolicyFile:
     """Validate the data of the policy file ``path`` as the program would use it."""
-    from .validate import problems as declaration_problems
+    from applivery_pulumi.policy.validate import problems as declaration_problems
 
     if not isinstance(raw, dict):
         raise PolicyFileError(

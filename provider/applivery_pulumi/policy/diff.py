@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, Final
 
-from .values import is_unknown
+from applivery_pulumi.policy.values import is_unknown
 
 Path = tuple[str, ...]
 KeyFn = Callable[[Any], Hashable]

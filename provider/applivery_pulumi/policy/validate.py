@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .diff import duplicate_keys
-from .fields import (
+from applivery_pulumi.policy.diff import duplicate_keys
+from applivery_pulumi.policy.fields import (
     BODY_FIELDS,
     IDENTITY,
     KNOWN,
@@ -28,9 +28,9 @@ from .fields import (
     Loc,
     field_path,
 )
-from .normalize import segment_id
-from .text import printable
-from .values import is_unknown
+from applivery_pulumi.policy.normalize import segment_id
+from applivery_pulumi.policy.values import is_unknown
+from applivery_pulumi.text import printable
 
 ORGANIZATION_REQUIRED = (
     "required: set organization_id on the resource, or the stack config "
@@ -75,8 +75,8 @@ def body(inputs: dict[str, Any]) -> dict[str, Any]:
 
 def problems(inputs: dict[str, Any]) -> list[tuple[str, str]]:
     """Every problem of one declaration (plain values, canonical or not), unknowns passing."""
-    from .model import PolicyBody, PolicyIdentity
-    from .model import problems as model_problems
+    from applivery_pulumi.policy.model import PolicyBody, PolicyIdentity
+    from applivery_pulumi.policy.model import problems as model_problems
 
     inputs = canonical(inputs)[0]
     found: list[tuple[str, str]] = []

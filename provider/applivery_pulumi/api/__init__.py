@@ -1,0 +1,1 @@
+"""The Applivery API client: settings, transport, bounds, retries, pacing and errors."""

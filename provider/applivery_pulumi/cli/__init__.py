@@ -1,0 +1,1 @@
+"""``applivery-pulumi``: the command line (``export``)."""

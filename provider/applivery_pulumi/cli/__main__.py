@@ -1,0 +1,5 @@
+import sys
+
+from applivery_pulumi.cli.main import main
+
+sys.exit(main())

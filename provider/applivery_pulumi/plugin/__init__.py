@@ -1,0 +1,2 @@
+"""The provider plugin ``pulumi-resource-applivery``: the server, its schema and the Python
+classes over it."""
