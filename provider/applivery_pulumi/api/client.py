@@ -38,12 +38,12 @@ from tenacity import (
 )
 
 from applivery_pulumi.api import bounds, errors
+from applivery_pulumi.api.paths import POLICIES
 from applivery_pulumi.api.settings import Settings, base_url_problem, token_problem
 from applivery_pulumi.policy.fields import HEX24_RE, ORGANIZATION_ID_RE
 from applivery_pulumi.text import printable
 
 USER_AGENT: Final = "applivery-pulumi/0.1.0"
-POLICIES: Final = "/v1/organizations/{org}/mdm/apple/enterprise/policies"
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 MAX_PAGES: Final = 10_000
 _RETRYABLE: Final = (errors.RateLimitedError, errors.ServerError, errors.TransportError)
