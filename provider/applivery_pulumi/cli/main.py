@@ -60,7 +60,7 @@ from applivery_pulumi.policy.files import (
     read_yaml,
 )
 from applivery_pulumi.policy.normalize import document_to_state
-from applivery_pulumi.text import printable
+from applivery_pulumi.text import printable, shown
 
 # Beyond the first candidate names, how many numbered ones to try before giving up.
 _MAX_NUMBERED: Final = 100
@@ -202,12 +202,6 @@ def _create(folder: Path, stems: list[str], blob: bytes, taken: set[str]) -> Pat
             raise
         return path
     return None
-
-
-def shown(value: Any, limit: int = 40) -> str:
-    """``repr`` of a value from the server, bounded: never a raw control character or a page."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _candidates(name: str, policy_id: str) -> list[str]:

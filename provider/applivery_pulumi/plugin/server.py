@@ -33,7 +33,6 @@ import argparse
 import asyncio
 import contextvars
 import functools
-import importlib.metadata
 import os
 import signal
 import sys
@@ -83,6 +82,7 @@ from applivery_pulumi.plugin.tokens import LOOKUP_FUNCTION, RESOURCE
 from applivery_pulumi.policy import validate
 from applivery_pulumi.policy.fields import IDENTITY, LOOKUP
 from applivery_pulumi.policy.values import UNKNOWN, plain
+from applivery_pulumi.text import version
 
 T = TypeVar("T")
 CONFIG_PREFIX: Final = "applivery:config:"
@@ -101,14 +101,6 @@ def _failing_setting(message: str) -> str:
         if key.config in message or key.env in message:
             return key.name
     return SETTINGS_KEYS["max_retry_seconds"].name
-
-
-def version() -> str:
-    """The installed package's version: what GetPluginInfo and the schema report."""
-    try:
-        return importlib.metadata.version("applivery-pulumi")
-    except importlib.metadata.PackageNotFoundError:  # a source tree on PYTHONPATH
-        return "0.0.0"
 
 
 # -- values: the SDK's PropertyValue <-> the plain values the dynamic provider works on --------
