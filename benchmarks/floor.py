@@ -40,9 +40,10 @@ def _client(base_url: str, token: str) -> Any:
 
 
 def _get(base_url: str, props: dict[str, Any]) -> None:
+    from applivery_pulumi.api.paths import POLICY
+
     client = _client(base_url, os.environ.get("BENCH_FLOOR_TOKEN", ""))
-    org, policy_id = props["organizationId"], props["policyId"]
-    path = f"/v1/organizations/{org}/mdm/apple/enterprise/policies/{policy_id}"
+    path = POLICY.format(org=props["organizationId"], policy_id=props["policyId"])
     client.get(path).raise_for_status().json()
 
 

@@ -27,14 +27,15 @@ from typing import Any
 
 import psutil
 
+from applivery_pulumi.api.paths import POLICY_TEMPLATE
 from harness.emulator import REPO, Emulator
 
 from .stacks import Stack, declaration, seed_document
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ORG = "acme-corp"
-GET = "GET /v1/organizations/{organizationId}/mdm/apple/enterprise/policies/{admPolicyId}"
-PUT = "PUT /v1/organizations/{organizationId}/mdm/apple/enterprise/policies/{admPolicyId}"
+GET = f"GET {POLICY_TEMPLATE}"
+PUT = f"PUT {POLICY_TEMPLATE}"
 
 # (name, pulumi arguments); "change" rewrites the declaration before it runs.
 OPERATIONS: list[tuple[str, list[str]]] = [

@@ -30,10 +30,11 @@ from typing import Any
 
 import httpx
 
+from applivery_pulumi.api.paths import POLICIES
+
 REPO = Path(__file__).resolve().parent.parent
 EMULATOR_SRC = REPO / "emulator"
 DEFAULT_ORG = "acme-corp"
-POLICY_PATH = "/v1/organizations/{org}/mdm/apple/enterprise/policies"
 
 _SNAKE_FAULTS = {
     "error_rate": "errorRate",
@@ -257,7 +258,7 @@ class Emulator:
         return payload.get("data")
 
     def policies_path(self, org: str | None = None) -> str:
-        return POLICY_PATH.format(org=org or self.org)
+        return POLICIES.format(org=org or self.org)
 
     def policy_path(self, policy_id: str, org: str | None = None) -> str:
         return f"{self.policies_path(org)}/{policy_id}"

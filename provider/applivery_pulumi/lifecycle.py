@@ -60,7 +60,7 @@ from applivery_pulumi.api import errors
 from applivery_pulumi.api.settings import Settings
 from applivery_pulumi.policy import flags, validate
 from applivery_pulumi.policy.diff import changed_paths, project
-from applivery_pulumi.policy.fields import IDENTITY, LOOKUP, OPTIONS
+from applivery_pulumi.policy.fields import IDENTITY, LOOKUP, METADATA, OPTIONS
 from applivery_pulumi.policy.normalize import document_to_state, metadata
 from applivery_pulumi.policy.values import is_unknown, plain
 from applivery_pulumi.text import printable
@@ -362,7 +362,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
             outs = (
                 self._identity(inputs)
                 | validate.body(old)
-                | {k: old[k] for k in ("version", "createdAt", "updatedAt") if k in old}
+                | {k: old[k] for k in METADATA if k in old}
             )
         if "preAdoption" in old:
             outs["preAdoption"] = old["preAdoption"]

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from applivery_pulumi.api.paths import POLICY_TEMPLATE
 from harness.emulator import Emulator
 from harness.project import PulumiProject
 
 pytestmark = pytest.mark.e2e
 
-GET = "GET /v1/organizations/{organizationId}/mdm/apple/enterprise/policies/{admPolicyId}"
+GET = f"GET {POLICY_TEMPLATE}"
 # The drift job of examples/ci/github-actions.yml, less --stack/--non-interactive (run adds them)
 DRIFT_CHECK = ("refresh", "--preview-only", "--expect-no-changes", "--diff")
 

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from applivery_pulumi.api.settings import KEYS
+
+
+def clear_applivery_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Take every setting's variable out of the environment, for the test's duration."""
+    for key in KEYS.values():
+        monkeypatch.delenv(key.env, raising=False)
+
 
 @pytest.fixture(autouse=True)
 def _no_applivery_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # Settings fall back to these variables: a developer's shell must not change the results.
-    for name in ("APPLIVERY_API_TOKEN", "APPLIVERY_BASE_URL", "APPLIVERY_ORGANIZATION_ID"):
-        monkeypatch.delenv(name, raising=False)
+    clear_applivery_environment(monkeypatch)

@@ -1,7 +1,8 @@
-"""Every ``*Args`` class holds the fields of its model: names, nesting and required-ness.
+"""Every ``*Args`` class holds the fields of its model: names, nesting and required-ness; the
+typed outputs (``PolicyOutputs``) hold the model's fields and ``fields.OUTPUTS``.
 
-A field added to a model in ``model.py`` and not to its args class (or the other way round)
-fails here, before a user finds the argument missing.
+A field added to a model in ``model.py`` and not to its args class or outputs (or the other way
+round) fails here, before a user finds the argument or the output missing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from pydantic import BaseModel
 
 from applivery_pulumi.dynamic import args
 from applivery_pulumi.dynamic.args import _camel
+from applivery_pulumi.dynamic.resource import PolicyOutputs
 from applivery_pulumi.policy import model
+from applivery_pulumi.policy.fields import OUTPUTS
 
 # args class -> the models whose fields it holds (the resource's args: identity and body).
 PAIRS: dict[type[Any], tuple[type[BaseModel], ...]] = {
@@ -75,3 +78,15 @@ def test_nested_args_are_the_nested_models(args_class: type[Any]) -> None:
         else:
             assert declared is not None, f"{args_class.__name__}.{name} takes {nested.__name__}"
             assert PAIRS[declared] == (nested,), f"{args_class.__name__}.{name}"
+
+
+def test_policy_outputs_are_the_model_fields_and_the_outputs() -> None:
+    # Each typed output of the resources (dynamic and plugin) is one property, read under its
+    # camelCase name: none missing, none left over.
+    expected = [*_model_fields(PAIRS[args.AppleDevicePolicyArgs]), *OUTPUTS]
+    properties = [n for n, v in vars(PolicyOutputs).items() if isinstance(v, property)]
+    assert sorted(_camel(n) for n in properties) == sorted(expected)
+    outputs = PolicyOutputs.__new__(PolicyOutputs)
+    for name in properties:
+        outputs.__dict__[_camel(name)] = marker = object()
+        assert getattr(outputs, name) is marker, f"{name} reads another property"

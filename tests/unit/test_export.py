@@ -241,7 +241,7 @@ def test_ids_that_are_not_24_hex_are_reported_escaped_and_bounded(
     weird = [PID + "\n", "../../etc\x1b[31m", "x" * 500, 42, None]
     run = export([doc(w, "Weird") for w in weird] + [{"name": "no id"}, doc(TWIN_A)])
     assert "wrote 1 policy file(s)" in run.out and run.status == 1
-    reported = [w for w in run.warnings if "ids are 24 hexadecimal characters" in w]
+    reported = [w for w in run.warnings if "a policy id is a 24-character hexadecimal id" in w]
     assert len(reported) == len(weird) + 1
     assert repr(PID + "\n") in run.err and "\x1b" not in run.err
     assert all(len(w) < 200 for w in reported)

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from applivery_pulumi.api import errors
+from applivery_pulumi.policy import fields
 from applivery_pulumi.policy.model import BODY_FIELDS, field_path
 
 from . import unit_strategies as gen
@@ -106,21 +107,10 @@ def test_create_then_refresh_shows_no_diff(
 
 # -- single changes -------------------------------------------------------------------------------
 
-EXACT_MAPS: Final = {
-    ("applications", "configuration"),
-    ("applications", "scripts"),
-    ("applications", "updatePolicy"),
-    ("agentConfiguration", "policyFeatures", "ios"),
-    ("agentConfiguration", "policyFeatures", "macos"),
-}
-# Fields that make the identity of an item of an unordered list (model.py's table).
+EXACT_MAPS: Final = fields.EXACT_MAPS
+# Fields that make the identity of an item of an unordered list.
 IDENTITY_FIELDS: Final = {
-    ("applications", "admApplication"),
-    ("books", "type"),
-    ("books", "id"),
-    ("assets", "mdmAssetId"),
-    ("assets", "location"),
-    ("agentConfiguration", "appBlacklist", "bundleId"),
+    (*path, name) for path, names in fields.UNORDERED_LISTS.items() for name in names
 }
 ENUMS: Final[dict[tuple[str, ...], list[Any]]] = {
     ("applications", "managementFlags"): [0, 1, 4, 5],

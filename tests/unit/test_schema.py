@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field, StrictStr
 
-from applivery_pulumi.api.settings import _KEYS as SETTINGS_KEYS
+from applivery_pulumi.api.settings import KEYS as SETTINGS_KEYS
 from applivery_pulumi.plugin.schema import LOOKUP_FUNCTION, RESOURCE, package_schema, schema_text
 from applivery_pulumi.policy import model
 from applivery_pulumi.policy.fields import IDENTITY, OPTIONS, OUTPUTS

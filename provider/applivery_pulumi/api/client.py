@@ -38,12 +38,11 @@ from tenacity import (
 )
 
 from applivery_pulumi.api import bounds, errors
+from applivery_pulumi.api.paths import POLICIES
 from applivery_pulumi.api.settings import Settings, base_url_problem, token_problem
 from applivery_pulumi.policy.fields import HEX24_RE, ORGANIZATION_ID_RE
-from applivery_pulumi.text import printable
+from applivery_pulumi.text import printable, shown, version
 
-USER_AGENT: Final = "applivery-pulumi/0.1.0"
-POLICIES: Final = "/v1/organizations/{org}/mdm/apple/enterprise/policies"
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 MAX_PAGES: Final = 10_000
 _RETRYABLE: Final = (errors.RateLimitedError, errors.ServerError, errors.TransportError)
@@ -170,8 +169,7 @@ def server_text(text: str, token: str, limit: int = SERVER_TEXT_LIMIT) -> str:
 
 def _quoted(value: Any) -> str:
     """An id as it may be shown: repr-escaped, at most 60 characters."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return shown(value, limit=60)
 
 
 def _check_ids(org: Any, policy_id: Any) -> None:
@@ -235,7 +233,7 @@ class AppliveryClient:
                 # Only what the bounded reader inflates: httpx would add br and zstd when
                 # their packages happen to be installed.
                 "Accept-Encoding": "gzip, deflate",
-                "User-Agent": USER_AGENT,
+                "User-Agent": f"applivery-pulumi/{version()}",
             },
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             # Keep every connection the engine's parallelism opens (httpx keeps 20 by default):
@@ -411,8 +409,7 @@ def _page_number(value: Any) -> int | Literal[False] | None:
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return shown(value)
 
 
 def _what(org: str, policy_id: str | None) -> str:

@@ -44,7 +44,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from urllib.parse import urlsplit
 
 from applivery_pulumi.api.errors import ConfigurationError
@@ -57,14 +57,27 @@ _ALLOWED_URLS: Final = (
 _IPV6_LOOPBACK: Final = ipaddress.IPv6Address("::1")
 DEFAULT_MAX_RETRY_SECONDS: Final = 120.0
 
-_KEYS: Final = {
-    "api_token": ("applivery:apiToken", "APPLIVERY_API_TOKEN"),
-    "base_url": ("applivery:baseUrl", "APPLIVERY_BASE_URL"),
-    "organization_id": ("applivery:organizationId", "APPLIVERY_ORGANIZATION_ID"),
-    "max_retry_seconds": ("applivery:maxRetrySeconds", "APPLIVERY_MAX_RETRY_SECONDS"),
-    "max_requests_per_second": (
-        "applivery:maxRequestsPerSecond",
-        "APPLIVERY_MAX_REQUESTS_PER_SECOND",
+
+class Key(NamedTuple):
+    """Where one setting is read: its stack config key and its environment variable."""
+
+    config: str
+    env: str
+
+    @property
+    def name(self) -> str:
+        """The key without its namespace: the plugin's provider property (``apiToken``)."""
+        return self.config.split(":", 1)[1]
+
+
+# Every setting, by its ``Settings`` attribute: the one list of config keys and variables.
+KEYS: Final = {
+    "api_token": Key("applivery:apiToken", "APPLIVERY_API_TOKEN"),
+    "base_url": Key("applivery:baseUrl", "APPLIVERY_BASE_URL"),
+    "organization_id": Key("applivery:organizationId", "APPLIVERY_ORGANIZATION_ID"),
+    "max_retry_seconds": Key("applivery:maxRetrySeconds", "APPLIVERY_MAX_RETRY_SECONDS"),
+    "max_requests_per_second": Key(
+        "applivery:maxRequestsPerSecond", "APPLIVERY_MAX_REQUESTS_PER_SECOND"
     ),
 }
 # Read from the environment before stack config (see the module docstring).
@@ -127,7 +140,7 @@ class Settings:
         ``explicit``: ``get`` reads the properties of a provider the program declared (the
         plugin's explicit providers, one per account): they win over the environment for every
         setting, the token included, else two accounts could not hold two tokens."""
-        found = {attr: _find(attr, get, environ, explicit=explicit) for attr in _KEYS}
+        found = {attr: _find(attr, get, environ, explicit=explicit) for attr in KEYS}
         return cls(
             api_token=_token(found["api_token"]),
             base_url=_base_url(found["base_url"]),
@@ -145,7 +158,7 @@ def _find(
     explicit: bool = False,
 ) -> tuple[str, str] | None:
     """``(value, where it came from)`` of one setting, or None when it is set nowhere."""
-    key, var = _KEYS[attr]
+    key, var = KEYS[attr]
     env = os.environ if environ is None else environ
     from_config = (_text(get(key)) if get is not None else None, key)
     from_env = (_text(env.get(var)), var)
@@ -194,7 +207,8 @@ def base_url_problem(value: str) -> str | None:
     if "@" in parts.netloc:
         return (
             "must not hold credentials (user:password@): give the API root alone, such as "
-            f"{DEFAULT_BASE_URL}, and the token as applivery:apiToken or APPLIVERY_API_TOKEN"
+            f"{DEFAULT_BASE_URL}, and the token as {KEYS['api_token'].config} or "
+            f"{KEYS['api_token'].env}"
         )
     # Request paths are appended to the base URL: a query would swallow every one of them.
     if "?" in value or "#" in value:

@@ -42,8 +42,15 @@ from typing import Any, Final
 import yaml
 
 from applivery_pulumi.api.errors import AppliveryError, ConfigurationError
-from applivery_pulumi.api.settings import Settings, base_url_problem
+from applivery_pulumi.api.settings import KEYS, Settings, base_url_problem
 from applivery_pulumi.policy import flags
+from applivery_pulumi.policy.fields import (
+    BODY_FIELDS,
+    HEX24_RE,
+    HEX24_RULE,
+    ORGANIZATION_ID_RE,
+    ORGANIZATION_ID_RULE,
+)
 from applivery_pulumi.policy.files import (
     SUFFIXES,
     PolicyYamlError,
@@ -52,9 +59,8 @@ from applivery_pulumi.policy.files import (
     parse_yaml,
     read_yaml,
 )
-from applivery_pulumi.policy.model import BODY_FIELDS, HEX24_RE, ORGANIZATION_ID_RE
 from applivery_pulumi.policy.normalize import document_to_state
-from applivery_pulumi.text import printable
+from applivery_pulumi.text import printable, shown
 
 # Beyond the first candidate names, how many numbered ones to try before giving up.
 _MAX_NUMBERED: Final = 100
@@ -62,12 +68,6 @@ _MAX_NUMBERED: Final = 100
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "policy"
-
-
-def shown(value: Any, limit: int = 40) -> str:
-    """``repr`` of a value from the server, bounded: never a raw control character or a page."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def policy_file(document: dict[str, Any], organization: str) -> dict[str, Any]:
@@ -216,7 +216,7 @@ def _settings(base_url: str | None) -> Settings:
     problem = base_url_problem(base_url.strip()) if base_url else None
     if problem is not None:
         raise ConfigurationError(f"--base-url {problem}")
-    return Settings.load(lambda key: base_url if key == "applivery:baseUrl" else None)
+    return Settings.load(lambda key: base_url if key == KEYS["base_url"].config else None)
 
 
 def export(args: argparse.Namespace) -> int:
@@ -234,8 +234,8 @@ def export(args: argparse.Namespace) -> int:
     org = args.organization or settings.organization_id
     if not org or not ORGANIZATION_ID_RE.fullmatch(org):
         print(
-            "error: --organization (or APPLIVERY_ORGANIZATION_ID) must be an organization id: "
-            "24 hexadecimal characters or 3 or more letters, digits and '-'",
+            f"error: --organization (or {KEYS['organization_id'].env}) must be an organization "
+            f"id: {ORGANIZATION_ID_RULE}",
             file=sys.stderr,
         )
         return 2
@@ -262,8 +262,8 @@ def export(args: argparse.Namespace) -> int:
                 policy_id = document.get("id")
                 if not isinstance(policy_id, str) or not HEX24_RE.fullmatch(policy_id):
                     warn(
-                        f"a policy with the id {shown(policy_id)} was not exported: ids are "
-                        "24 hexadecimal characters"
+                        f"a policy with the id {shown(policy_id)} was not exported: a policy "
+                        f"id is {HEX24_RULE}"
                     )
                     failed += 1
                     continue
@@ -324,9 +324,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="applivery-pulumi", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("export", help="write one policy file per existing policy, for import")
-    ex.add_argument("--organization", help="organization id (default APPLIVERY_ORGANIZATION_ID)")
+    ex.add_argument(
+        "--organization", help=f"organization id (default {KEYS['organization_id'].env})"
+    )
     ex.add_argument("--out", required=True, help="folder of policy files, e.g. stacks/policies/")
-    ex.add_argument("--base-url", help="API root (default APPLIVERY_BASE_URL or the public API)")
+    ex.add_argument(
+        "--base-url", help=f"API root (default {KEYS['base_url'].env} or the public API)"
+    )
     ex.add_argument("--page-size", type=int, default=50, help="policies per list request")
     ex.add_argument("--force", action="store_true", help="overwrite files of known policies")
     ex.set_defaults(run=export)

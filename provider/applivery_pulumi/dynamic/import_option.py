@@ -18,7 +18,12 @@ from typing import Any, Final
 
 import pulumi
 
-from applivery_pulumi.policy.fields import HEX24_RE, ORGANIZATION_ID_RE
+from applivery_pulumi.policy.fields import (
+    HEX24_RE,
+    HEX24_RULE,
+    ORGANIZATION_ID_RE,
+    ORGANIZATION_ID_RULE,
+)
 from applivery_pulumi.text import printable
 
 OPTION: Final = "import_"
@@ -57,12 +62,9 @@ def _id_problems(import_id: object) -> list[Problem]:
     org, slash, policy_id = import_id.rpartition("/")
     found = []
     if not HEX24_RE.match(policy_id):
-        found.append("its policy id must be a 24-character hexadecimal id")
+        found.append(f"its policy id must be {HEX24_RULE}")
     if slash and not ORGANIZATION_ID_RE.match(org):
-        found.append(
-            "its organization id must be a 24-character hexadecimal id or a slug of 3+ "
-            "letters, digits or '-'"
-        )
+        found.append(f"its organization id must be {ORGANIZATION_ID_RULE}")
     if not found:
         return []
     return [(OPTION, f"{printable(import_id)[:80]!r} is not {FORMS}: " + "; ".join(found))]

@@ -7,7 +7,7 @@ before registering it is in ``program.py``; its lifecycle is ``lifecycle.py``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, cast
+from typing import Any, cast
 
 import pulumi
 import pulumi.dynamic
@@ -25,7 +25,14 @@ from applivery_pulumi.dynamic.args import ScriptArgs as ScriptArgs
 from applivery_pulumi.dynamic.import_option import as_import_existing
 from applivery_pulumi.dynamic.program import ProgramRun
 from applivery_pulumi.lifecycle import AppleDevicePolicyProvider
-from applivery_pulumi.policy.fields import BODY_FIELDS, IDENTITY, LOOKUP, OPTIONS, OUTPUTS
+from applivery_pulumi.policy.fields import (
+    BODY_FIELDS,
+    IDENTITY,
+    LOOKUP,
+    METADATA,
+    OPTIONS,
+    PRE_ADOPTION,
+)
 
 
 class PolicyOutputs:
@@ -155,15 +162,12 @@ class AppleDevicePolicy(
         """
         merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
         resource = AppleDevicePolicy.__new__(AppleDevicePolicy)
-        props: dict[str, Any] = dict.fromkeys((*IDENTITY, *OPTIONS, *BODY_FIELDS, *_METADATA))
+        props: dict[str, Any] = dict.fromkeys((*IDENTITY, *OPTIONS, *BODY_FIELDS, *METADATA))
         props[LOOKUP] = True
         pulumi.dynamic.Resource.__init__(
             resource, AppleDevicePolicyProvider(), resource_name, props, merged
         )
         return resource
-
-
-_METADATA: Final = tuple(name for name in OUTPUTS if name != "preAdoption")
 
 
 def policy_props(
@@ -179,8 +183,8 @@ def policy_props(
     # Placeholders (None) make outputs of what the provider adds; an undeclared field is
     # never in state, so it gets no Output here (its property answers None): each Output
     # costs the program CPU at every run, and the SDK waits on all of them at the end.
-    for name in ("policyId", "organizationId", *_METADATA):
+    for name in (*IDENTITY, *METADATA):
         props.setdefault(name, None)
     if props.get("restoreOnDelete") not in (None, False):  # True or not known yet
-        props["preAdoption"] = None
+        props[PRE_ADOPTION] = None
     return props

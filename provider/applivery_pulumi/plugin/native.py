@@ -16,26 +16,22 @@ instances (one per Applivery account), and inputs are validated by the plugin's 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 import pulumi
 
+from applivery_pulumi.api.settings import KEYS
 from applivery_pulumi.dynamic.program import ProgramRun
 from applivery_pulumi.dynamic.resource import AppleDevicePolicyArgs, PolicyOutputs, policy_props
-
-PACKAGE: Final = "applivery"
-# The tokens of schema.py, repeated so that a program does not import the models.
-RESOURCE: Final = "applivery:index:AppleDevicePolicy"
-LOOKUP_FUNCTION: Final = "applivery:index:getAppleDevicePolicy"
+from applivery_pulumi.plugin.tokens import LOOKUP_FUNCTION, PACKAGE, RESOURCE
 
 
 class Provider(pulumi.ProviderResource):
     """One Applivery account: pass it as ``provider=`` to the resources it manages.
 
-    Each argument left out falls back to the plugin's environment (``APPLIVERY_API_TOKEN``,
-    ``APPLIVERY_BASE_URL``, ``APPLIVERY_ORGANIZATION_ID``, ``APPLIVERY_MAX_RETRY_SECONDS``,
-    ``APPLIVERY_MAX_REQUESTS_PER_SECOND``); the
-    token is made a secret, so state keeps it encrypted.
+    Each argument is a setting of ``settings.KEYS``; one left out falls back to the plugin's
+    environment (the ``APPLIVERY_*`` variables of README's Configuration).  The token
+    is made a secret, so state keeps it encrypted.
     """
 
     def __init__(
@@ -49,13 +45,14 @@ class Provider(pulumi.ProviderResource):
         max_requests_per_second: pulumi.Input[float] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props: dict[str, Any] = {
-            "apiToken": None if api_token is None else pulumi.Output.secret(api_token),
-            "baseUrl": base_url,
-            "organizationId": organization_id,
-            "maxRetrySeconds": max_retry_seconds,
-            "maxRequestsPerSecond": max_requests_per_second,
+        given: dict[str, Any] = {
+            "api_token": None if api_token is None else pulumi.Output.secret(api_token),
+            "base_url": base_url,
+            "organization_id": organization_id,
+            "max_retry_seconds": max_retry_seconds,
+            "max_requests_per_second": max_requests_per_second,
         }
+        props = {KEYS[attr].name: value for attr, value in given.items()}
         super().__init__(PACKAGE, resource_name, props, opts)
 
 

@@ -5,7 +5,8 @@ Nothing here restates a field: the resource's inputs are the fields of ``PolicyI
 the models' field descriptions with each field's constraints (patterns, maximum lengths, allowed
 values) appended.  The schema carries no constraint keyword of its own: Check validates with the
 models, so a program gets the same field-path errors on every door.  The outputs add what the
-lifecycle returns (``fields.OUTPUTS``), the provider's configuration is ``settings``'s keys.
+lifecycle returns (``fields.OUTPUTS``), the provider's configuration is ``settings.KEYS``; the
+type tokens are ``tokens.py``'s.
 
 The schema feeds YAML programs (type checking, property names) and ``pulumi package get-schema``.
 """
@@ -15,12 +16,14 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from applivery_pulumi.api.settings import _KEYS as SETTINGS_KEYS
-from applivery_pulumi.policy.fields import IDENTITY, OPTIONS, OUTPUTS
+from applivery_pulumi.api.settings import DEFAULT_BASE_URL, DEFAULT_MAX_RETRY_SECONDS
+from applivery_pulumi.api.settings import KEYS as SETTINGS_KEYS
+from applivery_pulumi.plugin.tokens import LOOKUP_FUNCTION as LOOKUP_FUNCTION
+from applivery_pulumi.plugin.tokens import PACKAGE
+from applivery_pulumi.plugin.tokens import RESOURCE as RESOURCE
+from applivery_pulumi.plugin.tokens import token as _token
+from applivery_pulumi.policy.fields import IDENTITY, OPTIONS, OUTPUTS, PRE_ADOPTION
 
-PACKAGE: Final = "applivery"
-RESOURCE: Final = f"{PACKAGE}:index:AppleDevicePolicy"
-LOOKUP_FUNCTION: Final = f"{PACKAGE}:index:getAppleDevicePolicy"
 ANY: Final = {"$ref": "pulumi.json#/Any"}
 
 # Inputs that may be left out because the provider's configuration supplies them.
@@ -31,36 +34,37 @@ OUTPUT_DESCRIPTIONS: Final[dict[str, tuple[dict[str, Any], str]]] = {
     "version": ({"type": "integer"}, "The service's version of the policy, bumped on each change."),
     "createdAt": ({"type": "string"}, "When the policy was created (the service's own text)."),
     "updatedAt": ({"type": "string"}, "When the service last changed the policy (its own text)."),
-    "preAdoption": (
-        {"$ref": f"#/types/{PACKAGE}:index:PolicyBody"},
+    PRE_ADOPTION: (
+        {"$ref": f"#/types/{_token('PolicyBody')}"},
         "The configuration the policy had before adoption (kept with restoreOnDelete, which "
         "puts it back on delete).",
     ),
 }
 
-# The provider's configuration: ``settings``'s keys, with their types and descriptions.
+# The provider's configuration: ``settings.KEYS``, with their types and descriptions (each
+# followed by the variable it falls back to).
 CONFIG_DESCRIPTIONS: Final[dict[str, tuple[dict[str, Any], str]]] = {
     "api_token": (
         {"type": "string", "secret": True},
-        "The Applivery API token (set it as a secret). Falls back to APPLIVERY_API_TOKEN.",
+        "The Applivery API token (set it as a secret).",
     ),
     "base_url": (
         {"type": "string"},
-        "The API root, default https://api.applivery.io. Falls back to APPLIVERY_BASE_URL.",
+        f"The API root, default {DEFAULT_BASE_URL}.",
     ),
     "organization_id": (
         {"type": "string"},
-        "The organization of policies that declare none. Falls back to APPLIVERY_ORGANIZATION_ID.",
+        "The organization of policies that declare none.",
     ),
     "max_retry_seconds": (
         {"type": "number"},
         "How long one request is retried (429, 5xx, connection failures), in seconds; default "
-        "120. Falls back to APPLIVERY_MAX_RETRY_SECONDS.",
+        f"{DEFAULT_MAX_RETRY_SECONDS:g}.",
     ),
     "max_requests_per_second": (
         {"type": "number"},
         "Paces every request of the provider process, retries included, to at most this many "
-        "per second; default off. Falls back to APPLIVERY_MAX_REQUESTS_PER_SECOND.",
+        "per second; default off.",
     ),
 }
 
@@ -79,10 +83,10 @@ def package_schema(version: str) -> dict[str, Any]:
     for name in OUTPUTS:
         spec, text = OUTPUT_DESCRIPTIONS[name]
         outputs[name] = {**spec, "description": text}
-    looked_up = {k: v for k, v in outputs.items() if k not in (*OPTIONS, "preAdoption")}
+    looked_up = {k: v for k, v in outputs.items() if k not in (*OPTIONS, PRE_ADOPTION)}
     config = {
-        key.split(":", 1)[1]: {**spec, "description": text}
-        for attr, (key, _env) in SETTINGS_KEYS.items()
+        key.name: {**spec, "description": f"{text} Falls back to {key.env}."}
+        for attr, key in SETTINGS_KEYS.items()
         for spec, text in [CONFIG_DESCRIPTIONS[attr]]
     }
     resource_doc = (
@@ -130,10 +134,6 @@ def package_schema(version: str) -> dict[str, Any]:
 
 def schema_text(version: str) -> str:
     return json.dumps(package_schema(version), indent=2, sort_keys=False)
-
-
-def _token(name: str) -> str:
-    return f"{PACKAGE}:index:{name}"
 
 
 def _properties(model: Any, types: dict[str, Any]) -> dict[str, Any]:

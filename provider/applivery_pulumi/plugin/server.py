@@ -33,7 +33,6 @@ import argparse
 import asyncio
 import contextvars
 import functools
-import importlib.metadata
 import os
 import signal
 import sys
@@ -74,14 +73,16 @@ from pulumi.runtime.proto import provider_pb2_grpc
 
 from applivery_pulumi import lifecycle as provider_module
 from applivery_pulumi.api import errors
-from applivery_pulumi.api.settings import _KEYS as SETTINGS_KEYS
+from applivery_pulumi.api.settings import KEYS as SETTINGS_KEYS
 from applivery_pulumi.api.settings import Settings
 from applivery_pulumi.lifecycle import AppleDevicePolicyProvider
 from applivery_pulumi.orphan import GRACE_SECONDS, engine_gone
-from applivery_pulumi.plugin.schema import LOOKUP_FUNCTION, RESOURCE, schema_text
+from applivery_pulumi.plugin.schema import schema_text
+from applivery_pulumi.plugin.tokens import LOOKUP_FUNCTION, RESOURCE
 from applivery_pulumi.policy import validate
 from applivery_pulumi.policy.fields import IDENTITY, LOOKUP
 from applivery_pulumi.policy.values import UNKNOWN, plain
+from applivery_pulumi.text import version
 
 T = TypeVar("T")
 CONFIG_PREFIX: Final = "applivery:config:"
@@ -96,18 +97,10 @@ def threads() -> int:
 
 def _failing_setting(message: str) -> str:
     """The property a configuration error is about: the one its sentence names."""
-    for key, var in SETTINGS_KEYS.values():
-        if key in message or var in message:
-            return key.split(":", 1)[1]
-    return "maxRetrySeconds"
-
-
-def version() -> str:
-    """The installed package's version: what GetPluginInfo and the schema report."""
-    try:
-        return importlib.metadata.version("applivery-pulumi")
-    except importlib.metadata.PackageNotFoundError:  # a source tree on PYTHONPATH
-        return "0.0.0"
+    for key in SETTINGS_KEYS.values():
+        if key.config in message or key.env in message:
+            return key.name
+    return SETTINGS_KEYS["max_retry_seconds"].name
 
 
 # -- values: the SDK's PropertyValue <-> the plain values the dynamic provider works on --------
@@ -182,9 +175,10 @@ class AppliveryProvider(Provider):
                 for path, reason in _organization_problems(settings.organization_id)
             ]
         inputs = dict(request.new_inputs)
-        if "apiToken" in inputs:
+        token = SETTINGS_KEYS["api_token"].name
+        if token in inputs:
             # Secret in state whatever the program passed: a token in clear is a leak.
-            inputs["apiToken"] = inputs["apiToken"].with_secret(True)
+            inputs[token] = inputs[token].with_secret(True)
         return CheckResponse(inputs=inputs, failures=failures)
 
     async def configure(self, request: ConfigureRequest) -> ConfigureResponse:

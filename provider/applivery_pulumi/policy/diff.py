@@ -1,7 +1,7 @@
 """Semantic comparison of a declared policy with what the service stored.
 
 Only what the user declared is compared: a key the user left out, at any depth, is not managed
-and never shows as a change.  The per-list order rules are documented in ``model.py``; this module
+and never shows as a change.  The per-list order rules are ``fields.UNORDERED_LISTS``; this module
 holds their implementation, keyed by the list's path in the policy (indexes left out).
 
 Both sides must already be plain (``values.plain``), the declared side canonical
@@ -14,40 +14,28 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, Final
 
+from applivery_pulumi.policy import fields
 from applivery_pulumi.policy.values import is_unknown
 
 Path = tuple[str, ...]
 KeyFn = Callable[[Any], Hashable]
 
 
-def _field(name: str) -> KeyFn:
-    return lambda item: item.get(name) if isinstance(item, dict) else item
-
-
-def _fields(*names: str) -> KeyFn:
+def _key(names: tuple[str, ...]) -> KeyFn:
+    if not names:
+        return lambda item: item
+    if len(names) == 1:
+        (name,) = names
+        return lambda item: item.get(name) if isinstance(item, dict) else item
     return lambda item: tuple(item.get(n) for n in names) if isinstance(item, dict) else item
 
 
-# Lists whose order carries no meaning, and how their items are matched.  Lists not named here
-# (`scripts`, `bookmarks`) compare position by position.
+# Lists whose order carries no meaning (``fields.UNORDERED_LISTS``), and how their items are
+# matched.  Lists not named there compare position by position.
 UNORDERED_LISTS: Final[dict[Path, KeyFn]] = {
-    ("profiles",): lambda item: item,
-    ("applications",): _field("admApplication"),
-    ("books",): _fields("type", "id"),
-    ("assets",): _fields("mdmAssetId", "location"),
-    ("agentConfiguration", "appBlacklist"): _field("bundleId"),
+    path: _key(names) for path, names in fields.UNORDERED_LISTS.items()
 }
-
-# Maps the user declares as a whole: compared exactly, a key the server adds is a difference.
-EXACT_MAPS: Final[frozenset[Path]] = frozenset(
-    {
-        ("applications", "configuration"),
-        ("applications", "scripts"),
-        ("applications", "updatePolicy"),
-        ("agentConfiguration", "policyFeatures", "ios"),
-        ("agentConfiguration", "policyFeatures", "macos"),
-    }
-)
+EXACT_MAPS: Final = fields.EXACT_MAPS
 
 
 def _same_scalar(a: Any, b: Any) -> bool:

@@ -34,6 +34,8 @@ from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node
 
+from applivery_pulumi.text import shown
+
 SUFFIXES: Final = (".yaml", ".yml")
 MAX_BYTES: Final = 256 * 1024
 MAX_DEPTH: Final = 64
@@ -87,9 +89,8 @@ class _BoundedLoader(yaml.SafeLoader):
                 except TypeError:  # unhashable: the base class names it
                     continue
                 if duplicate:
-                    shown = repr(key) if len(repr(key)) <= 80 else repr(key)[:77] + "..."
                     raise ConstructorError(
-                        None, None, f"duplicate key {shown}", key_node.start_mark
+                        None, None, f"duplicate key {shown(key, 80)}", key_node.start_mark
                     )
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)

@@ -1,27 +1,14 @@
 """The policy body of `PUT .../mdm/apple/enterprise/policies/{admPolicyId}`, as pydantic models.
 
-Every constraint of the reference (``shared/spec/put-device-policy.txt``) lives here and only here:
-patterns, maximum lengths, enums and ranges.  Models use the API's camelCase names, which are
-also the resource's property names in state.  ``model_dump(by_alias=True, exclude_unset=True)``
-is exactly the PUT body: only what the user declared is sent.
+Every constraint of the reference (``shared/spec/put-device-policy.txt``) is applied here:
+patterns (the id patterns are ``fields.py``'s), maximum lengths, enums and ranges.  Models use
+the API's camelCase names, which are also the resource's property names in state.
+``model_dump(by_alias=True, exclude_unset=True)`` is exactly the PUT body: only what the user
+declared is sent.
 
-List order rules (used by ``diff.py``, written down here beside the fields they govern):
-
-=================================  ===========  ===============================================
-list                               order        identity of an item
-=================================  ===========  ===============================================
-``profiles``                       ignored      the profile id (the service returns objects in
-                                                its own order; the request is a set of ids)
-``applications``                   ignored      ``admApplication`` (one assignment per app)
-``books``                          ignored      ``(type, id)``
-``assets``                         ignored      ``(mdmAssetId, location)``
-``agentConfiguration.appBlacklist``ignored      ``bundleId``
-``scripts``                        kept         position (scripts run in the declared order)
-``bookmarks``                      kept         position (the home screen shows them in order)
-=================================  ===========  ===============================================
-
-Free-form maps (app ``configuration``, app ``updatePolicy``, ``policyFeatures.ios``/``macos``)
-compare exactly: a key the server adds there is a real difference.
+The list order rules (which lists ignore order, what identifies an item) and the free-form maps
+compared exactly are ``fields.UNORDERED_LISTS`` and ``fields.EXACT_MAPS``; the field descriptions
+below tell users the same (a test holds them so).
 """
 
 from __future__ import annotations
@@ -41,20 +28,18 @@ from pydantic import (
 )
 
 # Defined without pydantic (the provider process does not build the models unless it validates);
-# re-exported here, where they are documented.
+# re-exported here, where they are used.
 from applivery_pulumi.policy.fields import BODY_FIELDS as BODY_FIELDS
+from applivery_pulumi.policy.fields import HEX24 as HEX24
 from applivery_pulumi.policy.fields import HEX24_RE as HEX24_RE
+from applivery_pulumi.policy.fields import HEX24_RULE, ORGANIZATION_ID_RULE
+from applivery_pulumi.policy.fields import ORGANIZATION_ID as ORGANIZATION_ID
 from applivery_pulumi.policy.fields import ORGANIZATION_ID_RE as ORGANIZATION_ID_RE
 from applivery_pulumi.policy.fields import (
     READ_ONLY_APPLICATION_FIELDS as READ_ONLY_APPLICATION_FIELDS,
 )
 from applivery_pulumi.policy.fields import Loc as Loc
 from applivery_pulumi.policy.fields import field_path as field_path
-
-# The reference's patterns, as pydantic applies them: its (Rust) `$` is the end of the text.
-HEX24: Final = r"^[a-fA-F0-9]{24}$"
-ORGANIZATION_ID: Final = r"^(([a-fA-F0-9]{24})|([a-zA-Z0-9\-]{3,}))$"
-# The same for Python's `re` (whole strings only) are HEX24_RE and ORGANIZATION_ID_RE, above.
 
 Hex24 = Annotated[StrictStr, Field(pattern=HEX24)]
 
@@ -294,12 +279,9 @@ def _reason(model: type[BaseModel], err: Any) -> str:
     if kind == "string_pattern_mismatch":
         pattern = err.get("ctx", {}).get("pattern")
         if pattern == HEX24:
-            return "must be a 24-character hexadecimal id (pattern ^[a-fA-F0-9]{24}$)"
+            return f"must be {HEX24_RULE} (pattern {HEX24})"
         if pattern == ORGANIZATION_ID:
-            return (
-                "must be a 24-character hexadecimal id or a slug of 3+ letters, digits or '-' "
-                f"(pattern {ORGANIZATION_ID})"
-            )
+            return f"must be {ORGANIZATION_ID_RULE} (pattern {ORGANIZATION_ID})"
     got = type(err.get("input")).__name__
     if kind.endswith("_type") or kind in {"model_type", "list_type", "dict_type"}:
         names = {"NoneType": "null", "str": "string", "int": "number", "float": "number"}

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from applivery_pulumi.policy.fields import BODY_FIELDS, READ_ONLY_APPLICATION_FIELDS
+from applivery_pulumi.policy.fields import BODY_FIELDS, METADATA, READ_ONLY_APPLICATION_FIELDS
 from applivery_pulumi.policy.values import plain
 
 
@@ -83,9 +83,6 @@ def document_to_state(
 
 
 def metadata(document: dict[str, Any]) -> dict[str, Any]:
-    """Read-only facts worth an output: ``version``, ``createdAt``, ``updatedAt``.
-
-    Timestamps stay the service's text: the reference's own examples are not valid RFC 3339.
-    """
-    found = {k: plain(document.get(k)) for k in ("version", "createdAt", "updatedAt")}
+    """Read-only facts worth an output: ``fields.METADATA``, as the service gives them."""
+    found = {k: plain(document.get(k)) for k in METADATA}
     return {k: v for k, v in found.items() if v is not None}
