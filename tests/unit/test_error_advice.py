@@ -130,3 +130,26 @@ def test_each_refusal_is_one_class_and_one_sentence(
     assert str(caught.value) == sentence
     assert caught.value.status == status
     assert caught.value.code == (error or {}).get("code")
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind"),
+    [
+        (400, 4004, errors.BadRequestError),
+        (403, 3001, errors.AuthenticationError),
+        (404, 5086, errors.NotFoundError),
+        (409, 3001, errors.AppliveryError),
+    ],
+)
+def test_a_code_under_another_status_than_the_references_is_read_by_its_status(
+    status: int, code: int, kind: type[errors.AppliveryError]
+) -> None:
+    # The reference pairs each code with one status; any other pairing is not that code.
+    settings = Settings(api_token=Secret(TOKEN), base_url=BASE)
+    with mocked() as router:
+        answer = httpx.Response(status, json={"status": False, "error": {"code": code}})
+        router.put(f"{BASE}{policy_path()}").mock(return_value=answer)
+        with pytest.raises(errors.AppliveryError) as caught:
+            AppliveryClient(settings, max_attempts=1).put_policy(ORG, PID, {"name": "x"})
+    assert type(caught.value) is kind
+    assert f"({status}, {code} no message)" in str(caught.value)
