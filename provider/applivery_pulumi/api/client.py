@@ -17,7 +17,7 @@ import httpx
 from applivery_pulumi.api import errors
 from applivery_pulumi.api.pacing import PROCESS_PACERS, Pacer
 from applivery_pulumi.api.retries import RetryPolicy
-from applivery_pulumi.api.settings import Settings, base_url_problem, token_problem
+from applivery_pulumi.api.settings import Settings
 from applivery_pulumi.api.transport import Transport, http_client
 from applivery_pulumi.policy.fields import HEX24_RE, ORGANIZATION_ID_RE
 
@@ -48,7 +48,11 @@ def _check_ids(org: Any, policy_id: Any) -> None:
 
 
 class AppliveryClient:
-    """Thread-safe (httpx.Client is); one per provider process."""
+    """Thread-safe (httpx.Client is); one per provider process.
+
+    It trusts ``settings`` (a :class:`~applivery_pulumi.api.settings.Settings` is valid once
+    made) and needs a token in them.
+    """
 
     def __init__(
         self,
@@ -67,14 +71,7 @@ class AppliveryClient:
                 "no Applivery API token is configured: run `pulumi config set --secret "
                 "applivery:apiToken <token>` or set APPLIVERY_API_TOKEN"
             )
-        # Settings.load refuses both already; settings made otherwise must not get further.
         token = settings.api_token.get_secret_value()
-        problem = token_problem(token)
-        if problem is not None:
-            raise errors.ConfigurationError(f"the API token {problem}: set it again")
-        problem = base_url_problem(settings.base_url)
-        if problem is not None:
-            raise errors.ConfigurationError(f"the base URL {problem}")
         self.base_url = settings.base_url
         rate = settings.max_requests_per_second
         self._http = http_client(
