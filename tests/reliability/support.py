@@ -166,7 +166,7 @@ def assert_no_traceback(result: Result) -> None:
     assert_short_errors(result.output)
 
 
-_RAISED = re.compile(r"^applivery_pulumi\.errors\.\w+: (.*)$")
+_RAISED = re.compile(r"^applivery_pulumi\.api\.errors\.\w+: (.*)$")
 
 
 def error_lines(result: Result) -> list[str]:
