@@ -33,8 +33,8 @@ PROFILES = (
 )
 APPS = ("698f42e5457fafa13d0887b1", "698f42e5457fafa13d0887b2")
 
-# The one-sentence errors of the provider (api/client.py / lifecycle.py): what a user may see when a
-# run fails because of the service, never a Python traceback.
+# The one-sentence errors of the provider (api/errors.py, api/transport.py, lifecycle.py): what
+# a user may see when a run fails because of the service, never a Python traceback.
 CLEAR_FAILURES = (
     "after every retry",
     "kept answering 429",

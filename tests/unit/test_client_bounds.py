@@ -20,7 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from applivery_pulumi.api import errors
-from applivery_pulumi.api.client import AppliveryClient, _retry_after
+from applivery_pulumi.api.client import AppliveryClient
+from applivery_pulumi.api.retries import retry_after
 from applivery_pulumi.api.settings import Secret, Settings
 
 from .unit_support import ORG, PID, TOKEN, envelope, mocked, policy_path
@@ -221,5 +222,5 @@ def test_a_retry_after_that_is_not_ascii_seconds_or_a_date_is_ignored(
 
 @given(st.text(max_size=40))
 def test_any_retry_after_value_is_understood_or_ignored(value: str) -> None:
-    seconds = _retry_after(value)
+    seconds = retry_after(value)
     assert seconds is None or seconds >= 0

@@ -75,10 +75,11 @@ def test_surrounding_whitespace_is_trimmed_not_refused() -> None:
     assert settings.api_token == Secret(TOKEN)
 
 
-def test_the_client_refuses_such_a_token_made_without_load() -> None:
+def test_settings_made_without_load_refuse_such_a_token_where_they_are_made() -> None:
+    # Settings are checked in one place, however they are made: the client trusts them.
     with pytest.raises(errors.ConfigurationError) as caught:
-        AppliveryClient(Settings(api_token=Secret(f"{HEAD}\n{TAIL}"), base_url=BASE))
-    assert "API token" in str(caught.value)
+        Settings(api_token=Secret(f"{HEAD}\n{TAIL}"), base_url=BASE)
+    assert str(caught.value).startswith("the API token holds a character")
     assert HEAD not in str(caught.value) and TAIL not in str(caught.value)
 
 
@@ -108,7 +109,7 @@ def test_a_base_url_with_credentials_is_refused(url: str, source: str) -> None:
     assert "MARK" not in message and "evil" not in message
     one_sentence(message)
     with pytest.raises(errors.ConfigurationError):
-        AppliveryClient(Settings(api_token=Secret(TOKEN), base_url=url))
+        Settings(api_token=Secret(TOKEN), base_url=url)
 
 
 def test_an_at_sign_in_the_path_is_fine() -> None:
@@ -205,7 +206,7 @@ def test_a_base_url_the_token_must_not_go_to_is_refused_before_any_request(
         str(caught.value), "applivery:baseUrl" if source == "config" else "APPLIVERY_BASE_URL"
     )
     with pytest.raises(errors.ConfigurationError) as caught:
-        AppliveryClient(Settings(api_token=Secret(TOKEN), base_url=url))
+        Settings(api_token=Secret(TOKEN), base_url=url)
     assert_refused(str(caught.value), "the base URL")
 
 
@@ -289,6 +290,28 @@ def test_a_retry_budget_that_is_not_seconds_is_refused_naming_the_setting(
         Settings.load(Config(config, "proj").get, env)
     named = "applivery:maxRetrySeconds" if source == "config" else "APPLIVERY_MAX_RETRY_SECONDS"
     assert str(caught.value).startswith(f"{named} must be a number of seconds above 0")
+
+
+@pytest.mark.parametrize(
+    ("made", "refusal"),
+    [
+        ({"max_retry_seconds": 0.0}, "maxRetrySeconds must be a number of seconds above 0, not 0"),
+        (
+            {"max_retry_seconds": float("inf")},
+            "maxRetrySeconds must be a number of seconds above 0, not inf",
+        ),
+        (
+            {"max_requests_per_second": -2.0},
+            "maxRequestsPerSecond must be a number of requests per second above 0, not -2",
+        ),
+    ],
+)
+def test_settings_made_without_load_refuse_numbers_below_or_beyond_range(
+    made: dict[str, float], refusal: str
+) -> None:
+    with pytest.raises(errors.ConfigurationError) as caught:
+        Settings(api_token=Secret(TOKEN), base_url=BASE, **made)
+    assert str(caught.value) == refusal
 
 
 # -- ids in the URL path ----------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from applivery_pulumi.api.client import server_text
+from applivery_pulumi.api.errors import server_text
 from applivery_pulumi.text import printable
 
 

@@ -1,39 +1,16 @@
-"""The provider's configuration, in one place.
+"""The provider's settings: read from stack config and the environment, and checked once.
 
-Stack config under the ``applivery:`` namespace, with environment fallbacks:
+Each setting has a stack config key and an environment variable (``KEYS``; the README's
+Configuration table is the users' view).  Stack config wins, except for the token: the engine
+keeps the stack config it gave the provider in state, and ``refresh`` and ``destroy``, which run
+no program, configure the provider from that stored copy, so a token rotated in the environment
+must win to reach them.
 
-=========================  ============================  =====================================
-stack config               environment                   meaning
-=========================  ============================  =====================================
-``applivery:apiToken``     ``APPLIVERY_API_TOKEN``       bearer token (set it as a secret)
-``applivery:baseUrl``      ``APPLIVERY_BASE_URL``        default ``https://api.applivery.io``
-``applivery:organizationId`` ``APPLIVERY_ORGANIZATION_ID`` used when a resource omits it
-``applivery:maxRetrySeconds`` ``APPLIVERY_MAX_RETRY_SECONDS`` retry budget of one request
-``applivery:maxRequestsPerSecond`` ``APPLIVERY_MAX_REQUESTS_PER_SECOND`` client-side pacing
-=========================  ============================  =====================================
-
-Stack config wins over the environment, except for the token: ``APPLIVERY_API_TOKEN`` wins over
-``applivery:apiToken``.  The engine keeps the stack config it gave the provider in state (the
-default provider's inputs) and ``refresh`` and ``destroy``, which run no program, configure the
-provider from that stored copy: a token rotated in the environment must still reach them.
-
-``maxRetrySeconds`` bounds how long one request is retried (429, 5xx, connection failures):
-no wait runs past it and no new attempt starts once that many seconds have passed since the
-first, so a request ends within it plus one attempt (30 s).  The default, 120, leaves the
-attempt limit (6) in charge; a small value makes an unreachable service fail fast.
-
-``maxRequestsPerSecond`` (default: off) paces every request of one provider process, retries
-included, so a large stack stays under the account's rate limit instead of retrying through a
-storm of 429s.  Several processes (stacks, CI jobs) sharing one account each need their share.
-
-Loading refuses, naming the setting and never showing the value, a token that an HTTP header
-cannot carry as it is (control characters such as CR, LF or NUL, or non-ASCII text) and a base
-URL with credentials in it (``https://user:password@host``).
-
-Every request carries the token, so the base URL must be ``https://``; plain ``http://`` only
-to this machine (``localhost``, ``127.0.0.0/8``, ``[::1]``: the emulator), where no network
-lies between the two ends.  Otherwise a one-line change to ``Pulumi.<stack>.yaml`` would send
-the token (``APPLIVERY_API_TOKEN`` wins over stack config) in clear to any host.
+A :class:`Settings` is checked where it is made, naming the setting and never showing its value.
+Every request carries the token, so the base URL is ``https://``, or plain ``http://`` to this
+machine only (``localhost``, ``127.0.0.0/8``, ``[::1]``: the emulator), where no network lies
+between the two ends: otherwise a one-line change to ``Pulumi.<stack>.yaml`` would send the
+token in clear to any host.
 """
 
 from __future__ import annotations
@@ -80,6 +57,18 @@ KEYS: Final = {
         "applivery:maxRequestsPerSecond", "APPLIVERY_MAX_REQUESTS_PER_SECOND"
     ),
 }
+# How a refusal names a setting made without ``load`` (``load`` names the key or variable).
+_ROLES: Final = {
+    "api_token": "the API token",
+    "base_url": "the base URL",
+    "max_retry_seconds": "maxRetrySeconds",
+    "max_requests_per_second": "maxRequestsPerSecond",
+}
+# What each number setting must be, said in every refusal of one.
+_NUMBERS: Final = {
+    "max_retry_seconds": "a number of seconds above 0",
+    "max_requests_per_second": "a number of requests per second above 0",
+}
 # Read from the environment before stack config (see the module docstring).
 _ENVIRONMENT_FIRST: Final = frozenset({"api_token"})
 # What an Authorization header cannot carry as it is: anything but printable ASCII.
@@ -89,8 +78,8 @@ _NOT_IN_A_HEADER: Final = re.compile(r"[^\x20-\x7e]")
 class Secret:
     """A string that shows as ``**********`` in repr, str and f-strings, and refuses pickling.
 
-    In place of ``pydantic.SecretStr`` (same ``get_secret_value``): importing pydantic costs the
-    provider process ~80 ms on every refresh and destroy, which never validate anything.
+    In place of ``pydantic.SecretStr`` (same ``get_secret_value``): importing pydantic would slow
+    down every refresh and destroy, which never validate anything.
     """
 
     __slots__ = ("_value",)
@@ -119,12 +108,34 @@ class Secret:
 
 @dataclass(frozen=True)
 class Settings:
+    """The provider's settings.  Every instance is valid: ``__post_init__`` is where each value
+    is checked, however the instance is made, so a client can trust what it is given."""
+
     api_token: Secret | None = field(default=None, repr=False)
     base_url: str = DEFAULT_BASE_URL
     organization_id: str | None = None
     max_retry_seconds: float = DEFAULT_MAX_RETRY_SECONDS
     # None: no pacing (the default); else requests per second of the whole provider process.
     max_requests_per_second: float | None = None
+    # Where each setting was read (its config key or variable), named when it is refused.
+    origin: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        where = {**_ROLES, **self.origin}
+        if self.api_token is not None:
+            problem = token_problem(self.api_token.get_secret_value())
+            if problem is not None:
+                raise ConfigurationError(
+                    f"{where['api_token']} {problem}: set it again, the token alone on one line"
+                )
+        problem = base_url_problem(self.base_url)
+        if problem is not None:
+            raise ConfigurationError(f"{where['base_url']} {problem}")
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        for attr, rule in _NUMBERS.items():
+            value = getattr(self, attr)
+            if value is not None and not _positive(value):
+                raise ConfigurationError(f"{where[attr]} must be {rule}, not {_number_text(value)}")
 
     @classmethod
     def load(
@@ -141,13 +152,13 @@ class Settings:
         plugin's explicit providers, one per account): they win over the environment for every
         setting, the token included, else two accounts could not hold two tokens."""
         found = {attr: _find(attr, get, environ, explicit=explicit) for attr in KEYS}
-        return cls(
-            api_token=_token(found["api_token"]),
-            base_url=_base_url(found["base_url"]),
-            organization_id=found["organization_id"][0] if found["organization_id"] else None,
-            max_retry_seconds=_seconds(found["max_retry_seconds"]),
-            max_requests_per_second=_rate(found["max_requests_per_second"]),
-        )
+        present = {attr: pair for attr, pair in found.items() if pair is not None}
+        values: dict[str, Any] = {attr: value for attr, (value, _) in present.items()}
+        if "api_token" in values:
+            values["api_token"] = Secret(values["api_token"])
+        for attr in _NUMBERS.keys() & values.keys():
+            values[attr] = _number(values[attr], present[attr][1], _NUMBERS[attr])
+        return cls(**values, origin={attr: where for attr, (_, where) in present.items()})
 
 
 def _find(
@@ -249,49 +260,22 @@ def _is_loopback(host: str) -> bool:
     return address.is_loopback
 
 
-def _token(found: tuple[str, str] | None) -> Secret | None:
-    if found is None:
-        return None
-    value, where = found
-    problem = token_problem(value)
-    if problem is not None:
-        raise ConfigurationError(f"{where} {problem}: set it again, the token alone on one line")
-    return Secret(value)
-
-
-def _base_url(found: tuple[str, str] | None) -> str:
-    if found is None:
-        return DEFAULT_BASE_URL
-    value, where = found
-    problem = base_url_problem(value)
-    if problem is not None:
-        raise ConfigurationError(f"{where} {problem}")
-    return value.rstrip("/")
-
-
-def _seconds(found: tuple[str, str] | None) -> float:
-    if found is None:
-        return DEFAULT_MAX_RETRY_SECONDS
-    raw, where = found
+def _number(raw: str, where: str, rule: str) -> float:
+    """``raw`` read as a number (the range is ``Settings.__post_init__``'s to check)."""
     try:
-        value = float(raw)
+        return float(raw)
     except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigurationError(f"{where} must be a number of seconds above 0, not {raw[:40]!r}")
-    return value
+        raise ConfigurationError(f"{where} must be {rule}, not {raw[:40]!r}") from None
 
 
-def _rate(found: tuple[str, str] | None) -> float | None:
-    if found is None:
-        return None
-    raw, where = found
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigurationError(
-            f"{where} must be a number of requests per second above 0, not {raw[:40]!r}"
-        )
-    return value
+def _positive(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+def _number_text(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else repr(value)[:40]
