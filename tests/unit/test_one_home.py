@@ -39,7 +39,7 @@ def test_the_unit_tests_run_without_any_settings_variable(monkeypatch: pytest.Mo
 
 
 def test_every_setting_has_a_key_and_a_provider_argument() -> None:
-    assert list(KEYS) == [f.name for f in dataclasses.fields(Settings)]
+    assert list(KEYS) == [f.name for f in dataclasses.fields(Settings) if f.name != "origin"]
     arguments = inspect.signature(Provider.__init__).parameters
     assert [n for n in arguments if n not in ("self", "resource_name", "opts")] == list(KEYS)
 

@@ -16,9 +16,9 @@ import httpx
 
 from applivery_pulumi.api import errors
 from applivery_pulumi.api.pacing import PROCESS_PACERS, Pacer
+from applivery_pulumi.api.paths import POLICIES
 from applivery_pulumi.api.retries import RetryPolicy
 from applivery_pulumi.api.settings import Settings
-from applivery_pulumi.api.paths import POLICIES
 from applivery_pulumi.api.transport import Transport, http_client
 from applivery_pulumi.policy.fields import HEX24_RE, ORGANIZATION_ID_RE
 from applivery_pulumi.text import shown, version
@@ -74,7 +74,11 @@ class AppliveryClient:
         self.base_url = settings.base_url
         rate = settings.max_requests_per_second
         self._http = http_client(
-            settings.base_url, token, timeout=timeout, user_agent=f"applivery-pulumi/{version()}", transport=transport
+            settings.base_url,
+            token,
+            timeout=timeout,
+            user_agent=f"applivery-pulumi/{version()}",
+            transport=transport,
         )
         self._transport = Transport(
             self._http,
