@@ -1,45 +1,13 @@
-"""``AppleDevicePolicyProvider``: the lifecycle of one Applivery Apple device policy.
+"""``AppleDevicePolicyProvider``: check, diff, create, read, update and delete of one policy.
 
-There is no create or delete call for policies in the API, so:
-
-* **create adopts**: PUT the declared configuration onto the existing policy (missing → error
-  naming policy and organization).  With ``restoreOnDelete`` it first GETs the policy and keeps
-  its configuration as ``preAdoption`` in state: that record is made only when it will be used,
-  as it costs a request per policy and doubles the size of each policy's state.
-* **create with ``importExisting``** (a policy file's ``import: true``) adopts by reading: one GET,
-  no write; the stored policy must already equal the declaration (the diff's semantic
-  comparison), else the error names every differing field with both values.  This works on any
-  dynamic-provider host; ``AppleDevicePolicy`` turns the ``import_`` resource option into it.
-* **delete releases** (default): the policy stays as it is and leaves Pulumi's state.  With
-  ``restoreOnDelete`` it PUTs the ``preAdoption`` configuration back first.  Turning
-  ``restoreOnDelete`` on for a policy adopted without it fails at preview: what it had before
-  adoption was never recorded.
-
-check and diff never make a request.  A managed app that declares no ``managementFlags`` is
-named (a warning, ``flags.py``) whenever a planned write carries ``applications``: by check for
-an adoption (the engine calls no diff before a create), by diff for an update.  update PUTs only
-the top-level fields that differ.  Every
-PUT is verified against the stored document the service returns: a declared value it accepted but
-did not store fails the operation instead of being masked by the next read.  read (refresh) also
-returns the inputs the engine keeps: the declaration with the refreshed value of each field that
-drifted, which is what ``pulumi preview --diff`` shows on a host that sends no detailed diff.
-
-Every lifecycle method lets an :class:`~applivery_pulumi.api.errors.AppliveryError` out with a
-traceback of its own frame only: the SDK's host prints the traceback of whatever it catches, and
-the user needs the sentence at its end, not the client's internals.
-
-The provider plugin (``plugin/server.py``) serves this same class to any Pulumi program, configured
-through ``use``; its warnings then go to the engine (``warning_sink``) instead of stderr.
-
-The provider is pickled into state by the SDK (dill).  It carries no settings, token or client:
-those are made in the provider process by ``configure``; ``__reduce__`` pickles the class alone.
+What each step does for the user is the README's "Declaring a policy" (Lifecycle) and "After an
+interrupted run"; the rules it applies are ``policy/``'s, the requests ``api/``'s.  Served by the
+SDK's dynamic-provider host (which pickles it into state) and by the provider plugin.
 """
 
 from __future__ import annotations
 
 import functools
-import json
-import re
 import sys
 import threading
 from collections.abc import Callable
@@ -56,11 +24,11 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from applivery_pulumi import orphan
 from applivery_pulumi.api import errors
 from applivery_pulumi.api.settings import Settings
-from applivery_pulumi.policy import flags, validate
-from applivery_pulumi.policy.diff import changed_paths, project
-from applivery_pulumi.policy.fields import IDENTITY, LOOKUP, METADATA, OPTIONS
+from applivery_pulumi.policy import diff, flags, validate
+from applivery_pulumi.policy.fields import IDENTITY, LOOKUP, OPTIONS
 from applivery_pulumi.policy.normalize import document_to_state, metadata
 from applivery_pulumi.policy.values import is_unknown, plain
 from applivery_pulumi.text import printable
@@ -71,36 +39,30 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+Warn = Callable[[str], None]
 
-
-_in_flight = [0]
-_in_flight_lock = threading.Lock()
+# Process-wide: the SDK's host serves every resource of a process with one provider.
+_IN_FLIGHT: Final = orphan.InFlight()
 
 
 def short_errors(method: Callable[P, R]) -> Callable[P, R]:
-    """``method``, whose ``AppliveryError`` leaves with a traceback of one frame and no chain.
-
-    It also counts the calls in flight: a process orphaned by its engine lets them end first.
-    """
+    """``method``, counted as a call in flight, whose ``AppliveryError`` leaves with no chain and
+    a traceback of one frame: the SDK's host prints the traceback of whatever it catches, and the
+    user needs the sentence at its end, not the client's frames (tenacity, httpx, futures)."""
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with _in_flight_lock:
-            _in_flight[0] += 1
-        try:
-            return method(*args, **kwargs)
-        except errors.AppliveryError as exc:
-            # The client's frames (tenacity, httpx, futures) say nothing the message does not.
-            raise exc.with_traceback(None) from None
-        finally:
-            with _in_flight_lock:
-                _in_flight[0] -= 1
+        with _IN_FLIGHT:
+            try:
+                return method(*args, **kwargs)
+            except errors.AppliveryError as exc:
+                raise exc.with_traceback(None) from None
 
     return wrapper
 
 
 class PolicyDiffResult(DiffResult):
-    """A ``DiffResult`` that also says which declared paths differ (for detailed diffs)."""
+    """A ``DiffResult`` with the declared paths that differ (for detailed diffs)."""
 
     def __init__(self, changes: bool, replaces: list[str], paths: list[str]) -> None:
         super().__init__(
@@ -115,40 +77,13 @@ class PolicyDiffResult(DiffResult):
 
     def properties(self) -> list[str]:
         """The top-level properties the changed paths are in."""
-        return sorted({_top_level(path) for path in self.paths})
+        return sorted({diff.top_level(path) for path in self.paths})
 
 
-def _top_level(path: str) -> str:
-    return path.split(".", 1)[0].split("[", 1)[0]
-
-
-_PATH_PART: Final = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-_ABSENT: Final = object()
-
-
-def _at(value: Any, path: str) -> Any:
-    """The value at a ``changed_paths`` path (``applications[0].managed``), or ``_ABSENT``."""
-    for name, index in _PATH_PART.findall(path):
-        if name:
-            value = value.get(name, _ABSENT) if isinstance(value, dict) else _ABSENT
-        else:
-            i = int(index)
-            value = value[i] if isinstance(value, list) and i < len(value) else _ABSENT
-        if value is _ABSENT:
-            break
-    return value
-
-
-def _shown(value: Any, limit: int = 160) -> str:
-    """A value for a message: JSON, bounded, nothing a terminal would act on."""
-    if value is _ABSENT:
-        return "(not set)"
-    text = json.dumps(value, sort_keys=True, default=str)  # escapes control characters
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
+# restoreOnDelete: create reads and keeps the configuration from before adoption (preAdoption)
+# only when it is set, since that costs a GET per policy and doubles the policy's state; delete
+# puts preAdoption back.  So it cannot be turned on after adoption: nothing was kept.
 def _check_restorable(old: dict[str, Any], new: dict[str, Any]) -> None:
-    """Refuse ``restoreOnDelete`` turned on for a policy whose pre-adoption record was not kept."""
     wanted = new.get("restoreOnDelete")
     if wanted is True and not old.get("restoreOnDelete") and "preAdoption" not in old:
         raise errors.NothingToRestoreError(
@@ -159,88 +94,71 @@ def _check_restorable(old: dict[str, Any], new: dict[str, Any]) -> None:
         )
 
 
-# Where warnings go when a host can show them (the provider plugin sends them to the engine).
-warning_sink: Callable[[str], None] | None = None
-
-
-def _warn(message: str) -> None:
-    # Warnings quote the service's names, ids and keys: escaped once, here, for every sink.
-    message = printable(message)
-    if warning_sink is not None:
-        warning_sink(message)
-        return
-    # A dynamic provider has no engine connection for diagnostics; stderr reaches the CLI's log.
+def to_stderr(message: str) -> None:
+    """The SDK's host has no engine connection for diagnostics; stderr reaches the CLI's log."""
     print(f"warning: {message}", file=sys.stderr, flush=True)
-
-
-def _warn_flagless(inputs: dict[str, Any], declared: dict[str, Any], write: str) -> None:
-    """Name each managed app this write sends without managementFlags (see ``flags.py``)."""
-    for message in flags.warnings(inputs.get("policyId"), declared, write):
-        _warn(printable(message))
 
 
 class AppleDevicePolicyProvider(ResourceProvider):
     # Nothing secret is captured (see __reduce__): keep the serialized provider in plain text.
     serialize_as_secret_always = False
 
-    def __init__(self) -> None:
+    def __init__(self, warn: Warn = to_stderr) -> None:  # the plugin's sends to the engine
         super().__init__()
-
-    # -- pickling: nothing but the class ---------------------------------------------------------
+        self._warn_sink = warn
+        self._settings: Settings | None = None
+        self._live_client: AppliveryClient | None = None
+        self._lock = threading.Lock()
 
     def __reduce__(self) -> tuple[type[AppleDevicePolicyProvider], tuple[()]]:
-        # Rebuilt by calling the class: no settings, token or client, and no state at all.  No
-        # state matters for speed: the SDK pickles the provider once per resource, and each of
-        # its calls wraps the pickler's dict writer once more (pulumi 3.272), so pickling a dict
-        # (even an empty one) costs O(resources so far) and fails with RecursionError near the
-        # 1000th resource of a program.  A stateless reduce never writes a dict.
+        # Rebuilt by calling the class: no settings, token, client or sink, and no dict at all:
+        # the SDK pickles the provider once per resource, each time wrapping the pickler's dict
+        # writer once more (pulumi 3.272), so even an empty dict costs O(resources so far) and
+        # fails with RecursionError near the 1000th resource of a program.
         return (type(self), ())
-
-    def __setstate__(self, _state: dict[str, Any]) -> None:
-        pass  # providers pickled before __reduce__ (an empty dict state) still load
 
     def __repr__(self) -> str:
         return "AppleDevicePolicyProvider()"
 
-    # -- configuration ---------------------------------------------------------------------------
-
     @short_errors
     def configure(self, req: ConfigureRequest) -> None:
-        # Called in the dynamic-provider process only (the SDK's host), once it serves:
-        # neither the SDK's host nor its launcher notices a killed engine.
-        from applivery_pulumi import orphan
-
+        # Neither the SDK's host nor its launcher notices a killed engine (the plugin does).
         if orphan.serving_as_host():
-            orphan.watch(lambda: _in_flight[0])
+            orphan.watch(_IN_FLIGHT)
         self.use(Settings.load(req.config.get))
 
     def use(self, settings: Settings) -> None:
         """Serve with ``settings`` from now on (the provider plugin configures through this)."""
-        with _CLIENT_LOCK:
-            self.__dict__["_settings"] = settings
-            client: AppliveryClient | None = self.__dict__.pop("_live_client", None)
+        with self._lock:
+            self._settings = settings
+            client, self._live_client = self._live_client, None
         if client is not None:
             client.close()
 
     @property
     def settings(self) -> Settings:
-        found = self.__dict__.get("_settings")
-        if found is None:
-            found = self.__dict__.setdefault("_settings", Settings.load())
-        assert isinstance(found, Settings)
-        return found
+        with self._lock:
+            if self._settings is None:
+                self._settings = Settings.load()
+            return self._settings
 
     def _client(self) -> AppliveryClient:
-        with _CLIENT_LOCK:
-            client: AppliveryClient | None = self.__dict__.get("_live_client")
-            if client is None:
+        settings = self.settings
+        with self._lock:
+            if self._live_client is None:
                 from applivery_pulumi.api.client import AppliveryClient
 
-                client = AppliveryClient(self.settings)
-                self.__dict__["_live_client"] = client
-        return client
+                self._live_client = AppliveryClient(settings)
+            return self._live_client
 
-    # -- check -----------------------------------------------------------------------------------
+    def _warn(self, message: str) -> None:
+        # Warnings quote the service's names, ids and keys: escaped once, here, for every sink.
+        self._warn_sink(printable(message))
+
+    def _warn_flagless(self, inputs: dict[str, Any], declared: dict[str, Any], write: str) -> None:
+        """Name each managed app this write sends without managementFlags (see ``flags.py``)."""
+        for message in flags.warnings(inputs.get("policyId"), declared, write):
+            self._warn(message)
 
     @short_errors
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
@@ -248,22 +166,18 @@ class AppleDevicePolicyProvider(ResourceProvider):
         inputs, read_only = validate.canonical(plain(news))
         if "organizationId" not in inputs and self.settings.organization_id:
             inputs["organizationId"] = self.settings.organization_id
-        # An AppleDevicePolicy program warns and takes them out itself; other programs (the
-        # plugin's) are told here.
+        # An AppleDevicePolicy program warns about these itself; the plugin's programs here.
         for path in read_only:
-            _warn(validate.read_only_warning(path))
+            self._warn(validate.read_only_warning(path))
         if olds and inputs == plain(olds):
-            # Unchanged since this check last passed them (the engine's olds are the checked
-            # inputs in state), and the program has validated the declaration again: a no-op
-            # preview or up never loads the models.
+            # Checked before (olds are the checked inputs), and validated again by the program:
+            # a no-op preview or up never loads the models.
             return CheckResult(inputs, [])
         failures = [CheckFailure(p, r) for p, r in validate.problems(inputs)]
         if not olds and not failures and not inputs.get("importExisting"):
             # A create, which adopts by writing: the engine calls no diff before it.
-            _warn_flagless(inputs, validate.body(inputs), "adoption")
+            self._warn_flagless(inputs, validate.body(inputs), "adoption")
         return CheckResult(inputs, failures)
-
-    # -- diff ------------------------------------------------------------------------------------
 
     @short_errors
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> PolicyDiffResult:
@@ -273,19 +187,17 @@ class AppleDevicePolicyProvider(ResourceProvider):
             k for k in IDENTITY if k in new and not is_unknown(new[k]) and new[k] != old.get(k)
         ]
         declared = validate.body(new)
-        paths = changed_paths(declared, validate.body(old))
+        paths = diff.changed_paths(declared, validate.body(old))
         paths += [k for k in IDENTITY if is_unknown(new.get(k))]
         if bool(new.get("restoreOnDelete")) != bool(old.get("restoreOnDelete")):
             paths.append("restoreOnDelete")
             _check_restorable(old, new)
         if replaces:
             if not new.get("importExisting"):  # else the new policy is adopted by reading
-                _warn_flagless(new, declared, "adoption")
-        elif any(_top_level(path) == "applications" for path in paths):
-            _warn_flagless(new, declared, "update")
+                self._warn_flagless(new, declared, "adoption")
+        elif any(diff.top_level(path) == "applications" for path in paths):
+            self._warn_flagless(new, declared, "update")
         return PolicyDiffResult(bool(replaces or paths), replaces, replaces + paths)
-
-    # -- create / read / update / delete ---------------------------------------------------------
 
     @short_errors
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -296,10 +208,9 @@ class AppleDevicePolicyProvider(ResourceProvider):
         client = self._client()
         pre_adoption = None
         if inputs.get("restoreOnDelete"):
-            pre_adoption = document_to_state(client.get_policy(org, policy_id))
-            self._warn_flags_not_restorable(pre_adoption, policy_id)
+            pre_adoption = self._pre_adoption(policy_id, client.get_policy(org, policy_id))
         declared = validate.body(inputs)
-        after = client.put_policy(org, policy_id, self._wire(declared))
+        after = client.put_policy(org, policy_id, validate.wire(declared))
         outs = self._outs(inputs, after, declared, sent=declared)
         if pre_adoption is not None:
             outs["preAdoption"] = pre_adoption
@@ -311,14 +222,10 @@ class AppleDevicePolicyProvider(ResourceProvider):
         document = self._client().get_policy(org, policy_id)
         declared = validate.body(inputs)
         stored = document_to_state(document, declared, names=declared)
-        projected: dict[str, Any] = project(stored, declared)
-        differing = changed_paths(declared, stored)
+        projected: dict[str, Any] = diff.project(stored, declared)
+        differing = diff.changed_paths(declared, stored)
         if differing:
-            shown = "; ".join(
-                f"{printable(path)}: stored {_shown(_at(projected, path))}, declared "
-                f"{_shown(_at(declared, path))}"
-                for path in differing
-            )
+            shown = diff.differences(differing, projected, declared)
             raise errors.ImportMismatchError(
                 f"policy {policy_id} of organization {org} is marked for import (import_, "
                 "import_existing or a policy file's import: true), "
@@ -328,24 +235,14 @@ class AppleDevicePolicyProvider(ResourceProvider):
             )
         outs = self._identity(inputs) | projected | metadata(document)
         if inputs.get("restoreOnDelete"):
-            outs["preAdoption"] = document_to_state(document)
-            self._warn_flags_not_restorable(outs["preAdoption"], policy_id)
+            outs["preAdoption"] = self._pre_adoption(policy_id, document)
         return CreateResult(policy_id, outs)
 
-    @staticmethod
-    def _warn_flags_not_restorable(pre_adoption: dict[str, Any], policy_id: str) -> None:
-        apps = pre_adoption.get("applications")
-        managed = [
-            str(app.get("admApplication"))
-            for app in (apps if isinstance(apps, list) else [])
-            if isinstance(app, dict) and app.get("managed") is True
-        ]
-        if managed:
-            _warn(
-                f"policy {policy_id}: restore_on_delete cannot restore the managementFlags of "
-                f"managed application(s) {printable(', '.join(managed))[:400]}: the API does not "
-                "return them, so the restore leaves them out and Applivery applies its default (5)"
-            )
+    def _pre_adoption(self, policy_id: str, document: dict[str, Any]) -> dict[str, Any]:
+        kept = document_to_state(document)
+        for message in flags.not_restorable(policy_id, kept):
+            self._warn(message)
+        return kept
 
     @short_errors
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -353,17 +250,13 @@ class AppleDevicePolicyProvider(ResourceProvider):
         _check_restorable(old, inputs)  # restoreOnDelete may have been unknown at preview
         org, policy_id = inputs["organizationId"], inputs["policyId"]
         declared = validate.body(inputs)
-        differing = {_top_level(p) for p in changed_paths(declared, validate.body(old))}
+        differing = {diff.top_level(p) for p in diff.changed_paths(declared, validate.body(old))}
         sent = {k: v for k, v in declared.items() if k in differing}
         if sent:
-            after = self._client().put_policy(org, policy_id, self._wire(sent))
+            after = self._client().put_policy(org, policy_id, validate.wire(sent))
             outs = self._outs(inputs, after, declared, sent=sent)
         else:
-            outs = (
-                self._identity(inputs)
-                | validate.body(old)
-                | {k: old[k] for k in METADATA if k in old}
-            )
+            outs = self._identity(inputs) | validate.body(old) | metadata(old)
         if "preAdoption" in old:
             outs["preAdoption"] = old["preAdoption"]
         return UpdateResult(outs)
@@ -377,7 +270,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
             document = self._client().get_policy(org, policy_id)
         except errors.NotFoundError:
             if "policyId" in known:
-                _warn(
+                self._warn(
                     f"policy {policy_id} of organization {org} no longer exists in Applivery "
                     "(deleted outside Pulumi): refresh removes it from the stack. While the "
                     "program still declares it, the next `pulumi up` tries to adopt it again and "
@@ -387,9 +280,8 @@ class AppleDevicePolicyProvider(ResourceProvider):
             return ReadResult("", {})
         identity = self._identity({**known, "organizationId": org, "policyId": policy_id})
         if "policyId" not in known:
-            # An import or a lookup: nothing is declared, so state takes the whole policy (and
-            # the engine compares an import's declaration with it).  Nothing is written: what is
-            # stored now is also what an imported policy had before adoption.
+            # An import or a lookup: nothing declared, so state takes the whole policy, which is
+            # also what an imported policy had before adoption.
             stored = document_to_state(document)
             outs = identity | stored | metadata(document)
             if not lookup:
@@ -397,28 +289,13 @@ class AppleDevicePolicyProvider(ResourceProvider):
             return ReadResult(policy_id, outs, identity | stored)
         declared = validate.body(known)
         stored = document_to_state(document, declared, names=declared)
-        projected: dict[str, Any] = project(stored, declared)
-        outs = identity | projected | metadata(document)
+        outs = identity | diff.project(stored, declared) | metadata(document)
         if "preAdoption" in known:
             outs["preAdoption"] = known["preAdoption"]
-        drifted = [
-            name
-            for name, value in declared.items()
-            if name not in projected or changed_paths({name: value}, stored)
-        ]
-        if not drifted:
-            # No inputs: the engine keeps the ones it has (the checked declaration), which saves
-            # serialising and comparing a second copy of the policy on every refresh.
-            return ReadResult(policy_id, outs)
-        # The inputs the engine keeps: the declaration as last applied, with the stored value of
-        # each field that drifted, so `pulumi preview --diff` shows the field with both values
-        # on any host.
-        inputs = identity | {
-            name: projected[name] if name in drifted else value
-            for name, value in declared.items()
-            if name in projected
-        }
-        return ReadResult(policy_id, outs, inputs)
+        drifted = diff.with_drift(declared, stored)
+        # No drift, no inputs: the engine keeps the ones it has (the checked declaration), which
+        # saves serialising and comparing a second copy of the policy on every refresh.
+        return ReadResult(policy_id, outs, None if drifted is None else identity | drifted)
 
     @short_errors
     def delete(self, _id: str, props: dict[str, Any]) -> None:
@@ -427,7 +304,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
             return
         snapshot = state.get("preAdoption")
         if not isinstance(snapshot, dict) or not validate.body(snapshot):
-            _warn(f"policy {state.get('policyId')}: no pre-adoption configuration to restore")
+            self._warn(f"policy {state.get('policyId')}: no pre-adoption configuration to restore")
             return
         try:
             self._client().put_policy(
@@ -435,8 +312,6 @@ class AppleDevicePolicyProvider(ResourceProvider):
             )
         except errors.NotFoundError:
             return  # gone already: nothing to restore
-
-    # -- helpers ---------------------------------------------------------------------------------
 
     def _locate(self, id_: str, known: dict[str, Any]) -> tuple[str, str]:
         """``<policyId>`` or ``<organizationId>/<policyId>`` (the forms ``import_`` accepts)."""
@@ -453,16 +328,6 @@ class AppleDevicePolicyProvider(ResourceProvider):
     def _identity(inputs: dict[str, Any]) -> dict[str, Any]:
         return {k: inputs[k] for k in (*IDENTITY, *OPTIONS) if k in inputs}
 
-    @staticmethod
-    def _wire(declared: dict[str, Any]) -> dict[str, Any]:
-        """The PUT body: the validated model, declared fields only, camelCase, JSON types."""
-        from applivery_pulumi.policy.model import PolicyBody
-
-        body = PolicyBody.model_validate(declared)
-        wire: dict[str, Any]
-        wire = body.model_dump(by_alias=True, exclude_unset=True, mode="json")
-        return wire
-
     def _outs(
         self,
         inputs: dict[str, Any],
@@ -472,7 +337,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
         sent: dict[str, Any],
     ) -> dict[str, Any]:
         stored = document_to_state(document, previous=declared, names=declared)
-        lost = changed_paths(sent, stored)
+        lost = diff.changed_paths(sent, stored)
         if lost:
             raise errors.NotStoredError(
                 f"Applivery accepted the update of policy {inputs['policyId']} of organization "
@@ -481,8 +346,5 @@ class AppleDevicePolicyProvider(ResourceProvider):
                 + ": its stored document differs from what was sent; run `pulumi up` again, "
                 "and if it persists, report the field to Applivery"
             )
-        projected: dict[str, Any] = project(stored, declared)
+        projected: dict[str, Any] = diff.project(stored, declared)
         return self._identity(inputs) | projected | metadata(document)
-
-
-_CLIENT_LOCK: Final = threading.Lock()

@@ -19,8 +19,27 @@ from collections.abc import Callable
 from typing import Final
 
 GRACE_SECONDS: Final = 10.0
-_started = threading.Lock()
-_watching: list[bool] = []
+_watched = threading.Event()
+_watched_lock = threading.Lock()
+
+
+class InFlight:
+    """A count of the calls being served: a process whose engine is gone lets them end first."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            self._count -= 1
+
+    def __call__(self) -> int:
+        return self._count
 
 
 def _parent_of(pid: int) -> int | None:
@@ -62,10 +81,10 @@ def engine_gone(interval: float = 0.5) -> threading.Event:
 def watch(busy: Callable[[], int]) -> None:
     """Once per process: when the engine is gone, let ``busy()`` calls end (up to a grace
     period: a write cut half-way helps nobody, and nobody will record it), then exit."""
-    with _started:
-        if _watching:
+    with _watched_lock:
+        if _watched.is_set():
             return
-        _watching.append(True)
+        _watched.set()
     gone = engine_gone()
 
     def leave() -> None:

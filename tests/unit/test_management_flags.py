@@ -130,19 +130,21 @@ def test_a_changed_policy_id_adopts_another_policy_and_is_warned_about(
     ]
 
 
-def test_the_plugin_sends_the_sentence_to_the_engine(
-    adopted: tuple[FakeApplivery, dict[str, Any]],
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+def test_each_provider_sends_its_warnings_where_it_was_told(
+    adopted: tuple[FakeApplivery, dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from applivery_pulumi import lifecycle as provider_module
-
+    # The plugin gives its lifecycle the engine's log; the SDK's host keeps stderr.  Nothing is
+    # shared: a provider given a sink leaves the others as they were.
     _, olds = adopted
     news = planned(capsys, applications=with_app(1, vpp=True))
     sent: list[str] = []
-    monkeypatch.setattr(provider_module, "warning_sink", sent.append)
-    make_provider().diff(PID, engine_props(olds), engine_props(news))
+    make_provider(warn=sent.append).diff(PID, engine_props(olds), engine_props(news))
     assert sent == [SENTENCE.format(write="update")]
+    assert warnings(capsys) == []
+
+    make_provider().diff(PID, engine_props(olds), engine_props(news))
+    assert warnings(capsys) == ["warning: " + SENTENCE.format(write="update")]
+    assert len(sent) == 1
 
 
 # -- export --------------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from applivery_pulumi.api import errors
 from applivery_pulumi.api.client import AppliveryClient
 from applivery_pulumi.api.pacing import Pacer, Pacers
 from applivery_pulumi.api.settings import Secret, Settings
+from applivery_pulumi.plugin.config import failing_setting
 from applivery_pulumi.plugin.schema import package_schema
-from applivery_pulumi.plugin.server import _failing_setting
 
 from .unit_support import BASE, ORG, PID, TOKEN, envelope, mocked, policy_path
 
@@ -73,7 +73,7 @@ def test_a_rate_that_is_not_a_positive_number_is_refused_naming_the_setting(
         else "APPLIVERY_MAX_REQUESTS_PER_SECOND"
     )
     assert str(caught.value).startswith(f"{named} must be a number of requests per second above 0")
-    assert _failing_setting(str(caught.value)) == "maxRequestsPerSecond"
+    assert failing_setting(str(caught.value)) == "maxRequestsPerSecond"
 
 
 def test_the_plugin_schema_offers_the_setting() -> None:

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+import grpc
 import pytest
 from pulumi.provider.experimental.property_value import PropertyValue
 from pulumi.provider.experimental.provider import (
@@ -23,21 +24,19 @@ from pulumi.provider.experimental.provider import (
     GetSchemaRequest,
     InvokeRequest,
     PropertyDiffKind,
+    Provider,
     ReadRequest,
     UpdateRequest,
 )
+from pulumi.runtime.proto import provider_pb2
 
 from applivery_pulumi.api import errors
+from applivery_pulumi.lifecycle import Warn, to_stderr
+from applivery_pulumi.plugin.codec import property_map, python, python_map
+from applivery_pulumi.plugin.engine_log import EngineLog, resource_urn
 from applivery_pulumi.plugin.schema import LOOKUP_FUNCTION, RESOURCE
-from applivery_pulumi.plugin.server import (
-    AppliveryProvider,
-    EngineLog,
-    Servicer,
-    _sentence,
-    property_map,
-    python,
-    python_map,
-)
+from applivery_pulumi.plugin.server import AppliveryProvider
+from applivery_pulumi.plugin.servicer import Servicer, sentence
 from tests.unit.unit_support import BASE, ORG, PID, TOKEN, FakeApplivery, mocked
 
 T = TypeVar("T")
@@ -49,8 +48,8 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-def configured(**args: Any) -> AppliveryProvider:
-    provider = AppliveryProvider()
+def configured(warn: Warn = to_stderr, **args: Any) -> AppliveryProvider:
+    provider = AppliveryProvider(warn=warn)
     config = {"apiToken": TOKEN, "baseUrl": BASE, "organizationId": ORG} | args
     config = {k: v for k, v in config.items() if v is not None}
     run(provider.configure(ConfigureRequest({}, property_map(config), True, False)))
@@ -147,6 +146,25 @@ def test_check_fills_the_organization_and_names_nested_fields() -> None:
 
     result = run(provider.check(CheckRequest(URN, {}, props(policyId="nope"), b"")))
     assert [f.property for f in result.failures or []] == ["policyId"]
+
+
+def test_the_lifecycles_warnings_go_to_the_plugins_sink_naming_their_resource(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # main gives the engine's log (which shows a warning under the URN it names); each plugin
+    # process has its own, and nothing reaches stderr, which the CLI does not show.
+    sent: list[tuple[str, str]] = []
+    provider = configured(warn=lambda message: sent.append((resource_urn.get(), message)))
+    app = {"admApplication": PID, "managed": False, "actionStatus": "installed"}
+    run(provider.check(CheckRequest(URN, {}, props(policyId=PID, applications=[app]), b"")))
+    assert sent == [
+        (
+            URN,
+            "applications[0].actionStatus is read-only (the service derives it from `action`): "
+            "it is ignored and never sent",
+        )
+    ]
+    assert capsys.readouterr().err == ""
 
 
 def test_diff_names_nested_paths_against_the_old_outputs() -> None:
@@ -313,7 +331,7 @@ def test_an_applivery_error_reaches_the_engine_as_its_sentence_alone() -> None:
 
     context = _Context()
     with pytest.raises(_Aborted):
-        run(_sentence(failing)(None, None, context))
+        run(sentence(failing)(None, None, context))
     assert context.aborted is not None
     assert context.aborted[1] == "Applivery refused policy x (401): check the token"
 
@@ -321,12 +339,45 @@ def test_an_applivery_error_reaches_the_engine_as_its_sentence_alone() -> None:
         raise ValueError("a bug keeps its stack")
 
     with pytest.raises(ValueError):
-        run(_sentence(broken)(None, None, _Context()))
+        run(sentence(broken)(None, None, _Context()))
 
 
-def test_every_call_of_the_lifecycle_is_guarded() -> None:
-    for name in ("Check", "Diff", "Create", "Read", "Update", "Delete", "Invoke", "Configure"):
-        assert getattr(Servicer, name).__qualname__.startswith("_sentence"), name
+REFUSED = "Applivery refused policy x (401): check the token"
+
+
+async def _refuse(_self: Any, _request: Any = None) -> Any:
+    raise errors.AuthenticationError(REFUSED)
+
+
+class _Refusing(Provider):
+    get_schema = check_config = diff_config = configure = _refuse
+    check = diff = create = read = update = delete = invoke = _refuse
+
+
+@pytest.mark.parametrize(
+    ("rpc", "request_type"),
+    [
+        ("GetSchema", provider_pb2.GetSchemaRequest),
+        ("CheckConfig", provider_pb2.CheckRequest),
+        ("DiffConfig", provider_pb2.DiffRequest),
+        ("Configure", provider_pb2.ConfigureRequest),
+        ("Check", provider_pb2.CheckRequest),
+        ("Diff", provider_pb2.DiffRequest),
+        ("Create", provider_pb2.CreateRequest),
+        ("Read", provider_pb2.ReadRequest),
+        ("Update", provider_pb2.UpdateRequest),
+        ("Delete", provider_pb2.DeleteRequest),
+        ("Invoke", provider_pb2.InvokeRequest),
+    ],
+)
+def test_every_call_the_plugin_serves_fails_with_the_sentence_alone(
+    rpc: str, request_type: Any
+) -> None:
+    servicer = Servicer([], "0.0.0", _Refusing(), engine_address="127.0.0.1:1")
+    context = _Context()
+    with pytest.raises(_Aborted):
+        run(getattr(servicer, rpc)(request_type(), context))
+    assert context.aborted == (grpc.StatusCode.UNKNOWN, REFUSED)
 
 
 def test_the_package_does_not_load_the_plugin_or_native_classes() -> None:

@@ -24,7 +24,8 @@ from applivery_pulumi.api.client import AppliveryClient
 from applivery_pulumi.api.settings import Secret, Settings
 from applivery_pulumi.cli import main as cli
 from applivery_pulumi.lifecycle import AppleDevicePolicyProvider
-from applivery_pulumi.plugin.server import AppliveryProvider, property_map
+from applivery_pulumi.plugin.codec import property_map
+from applivery_pulumi.plugin.server import AppliveryProvider
 
 from .unit_support import BASE, ORG, PID, TOKEN, error_envelope, mocked, policy_path
 

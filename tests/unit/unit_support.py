@@ -17,7 +17,7 @@ import httpx
 import respx
 from pulumi.dynamic import Config, ConfigureRequest
 
-from applivery_pulumi.lifecycle import AppleDevicePolicyProvider
+from applivery_pulumi.lifecycle import AppleDevicePolicyProvider, Warn, to_stderr
 from applivery_pulumi.policy.model import BODY_FIELDS
 
 ORG: Final = "598f469d457fafa13d088795"
@@ -48,7 +48,7 @@ AGENT_FLAGS: Final = (
 UNORDERED: Final = ("profiles", "applications", "books", "assets")
 
 
-def make_provider(**config: Any) -> AppleDevicePolicyProvider:
+def make_provider(warn: Warn = to_stderr, **config: Any) -> AppleDevicePolicyProvider:
     """A provider configured as the engine does; ``key=None`` leaves a setting out."""
     raw = {
         "applivery:apiToken": TOKEN,
@@ -61,7 +61,7 @@ def make_provider(**config: Any) -> AppleDevicePolicyProvider:
             raw.pop(name, None)
         else:
             raw[name] = value
-    provider = AppleDevicePolicyProvider()
+    provider = AppleDevicePolicyProvider(warn)
     provider.configure(ConfigureRequest(Config(raw, "proj")))
     return provider
 

@@ -131,9 +131,8 @@ class AppleDevicePolicy(
 ):
     """An Applivery Apple device policy, adopted and managed by Pulumi.
 
-    Create adopts an existing policy (the API has no create call) by writing the declaration.
-    Destroy releases it unchanged, or with ``restore_on_delete=True`` puts back the
-    configuration it had before adoption, which create then keeps in ``pre_adoption``.
+    Create adopts an existing policy (the API has no create call); destroy releases it, or
+    restores it with ``restore_on_delete``: the README's "Declaring a policy" (Lifecycle).
     """
 
     def __init__(

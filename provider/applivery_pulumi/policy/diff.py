@@ -11,11 +11,14 @@ Both sides must already be plain (``values.plain``), the declared side canonical
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Hashable
 from typing import Any, Final
 
 from applivery_pulumi.policy import fields
 from applivery_pulumi.policy.values import is_unknown
+from applivery_pulumi.text import printable
 
 Path = tuple[str, ...]
 KeyFn = Callable[[Any], Hashable]
@@ -106,6 +109,46 @@ def _changed_in_list(declared: list[Any], stored: list[Any], path: Path, shown: 
     return out
 
 
+def top_level(path: str) -> str:
+    """The top-level property a ``changed_paths`` path is in: ``applications[0].vpp`` →
+    ``applications``."""
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
+_PATH_PART: Final = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+ABSENT: Final = object()
+
+
+def value_at(value: Any, path: str) -> Any:
+    """The value at a ``changed_paths`` path (``applications[0].managed``), or ``ABSENT``."""
+    for name, index in _PATH_PART.findall(path):
+        if name:
+            value = value.get(name, ABSENT) if isinstance(value, dict) else ABSENT
+        else:
+            i = int(index)
+            value = value[i] if isinstance(value, list) and i < len(value) else ABSENT
+        if value is ABSENT:
+            break
+    return value
+
+
+def _shown(value: Any, limit: int = 160) -> str:
+    """A value for a message: JSON, bounded, nothing a terminal would act on."""
+    if value is ABSENT:
+        return "(not set)"
+    text = json.dumps(value, sort_keys=True, default=str)  # escapes control characters
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def differences(paths: list[str], stored: Any, declared: Any) -> str:
+    """``paths`` (from ``changed_paths``) with both values: ``name: stored "A", declared "B"``."""
+    return "; ".join(
+        f"{printable(path)}: stored {_shown(value_at(stored, path))}, declared "
+        f"{_shown(value_at(declared, path))}"
+        for path in paths
+    )
+
+
 def project(stored: Any, declared: Any, path: Path = ()) -> Any:
     """``stored`` reduced to the shape of ``declared``: what state keeps of the server's document.
 
@@ -125,6 +168,24 @@ def project(stored: Any, declared: Any, path: Path = ()) -> Any:
         matched = [(by_key.pop(key_of(d)), d) for d in declared if key_of(d) in by_key]
         return [project(s, d, path) for s, d in matched] + list(by_key.values())
     return stored
+
+
+def with_drift(declared: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any] | None:
+    """``declared`` with the stored value of each top-level field that drifted (what refresh
+    leaves as the inputs, so a preview shows the field with both values), or None: no drift."""
+    projected = project(stored, declared)
+    drifted = [
+        name
+        for name, value in declared.items()
+        if name not in projected or changed_paths({name: value}, stored)
+    ]
+    if not drifted:
+        return None
+    return {
+        name: projected[name] if name in drifted else value
+        for name, value in declared.items()
+        if name in projected
+    }
 
 
 def duplicate_keys(body: dict[str, Any]) -> list[tuple[str, str]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from applivery_pulumi.policy.values import is_unknown
+from applivery_pulumi.text import printable
 
 # The comment the export writes where a managed app's managementFlags would be.
 EXPORT_NOTE: Final = (
@@ -47,4 +48,22 @@ def warnings(policy_id: Any, body: dict[str, Any], write: str) -> list[str]:
         f"managementFlags: this {write} sends it without them, and Applivery sets them to 5 — "
         "declare managementFlags to keep another value"
         for i, app in unflagged(body)
+    ]
+
+
+def not_restorable(policy_id: Any, pre_adoption: dict[str, Any]) -> list[str]:
+    """The managed apps whose flags ``restoreOnDelete`` cannot put back: ``pre_adoption`` comes
+    from a GET, which has none."""
+    apps = pre_adoption.get("applications")
+    managed = [
+        str(app.get("admApplication"))
+        for app in (apps if isinstance(apps, list) else [])
+        if isinstance(app, dict) and app.get("managed") is True
+    ]
+    if not managed:
+        return []
+    return [
+        f"policy {policy_id}: restore_on_delete cannot restore the managementFlags of "
+        f"managed application(s) {printable(', '.join(managed))[:400]}: the API does not "
+        "return them, so the restore leaves them out and Applivery applies its default (5)"
     ]

@@ -7,6 +7,7 @@ Every caller goes through here: the program (``program.py``, for ``AppleDevicePo
   service stores (``"1"`` is the reference's own spelling), read-only fields removed (they are
   returned apart, for one warning each);
 * :func:`body` — the PUT body a declaration declares: its body fields, canonical;
+* :func:`wire` — that body as sent: validated by the model, camelCase, JSON types;
 * :func:`problems` — every problem, as ``(field path, reason)``; values not known yet pass.
 
 The pydantic models load only in :func:`problems`: a refresh or a destroy never builds them.
@@ -71,6 +72,16 @@ def body(inputs: dict[str, Any]) -> dict[str, Any]:
     """The body fields of a declaration (canonical: ``segmentId`` a number, no read-only field)."""
     found: dict[str, Any] = {k: inputs[k] for k in BODY_FIELDS if k in inputs}
     return canonical(found)[0]
+
+
+def wire(declared: dict[str, Any]) -> dict[str, Any]:
+    """The PUT body of ``declared`` (a :func:`body`): its fields as the API names them."""
+    from applivery_pulumi.policy.model import PolicyBody
+
+    sent: dict[str, Any] = PolicyBody.model_validate(declared).model_dump(
+        by_alias=True, exclude_unset=True, mode="json"
+    )
+    return sent
 
 
 def problems(inputs: dict[str, Any]) -> list[tuple[str, str]]:
