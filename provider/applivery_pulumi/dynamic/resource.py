@@ -124,9 +124,7 @@ class AppleDevicePolicy(
 ):
     """An Applivery Apple device policy, adopted and managed by Pulumi.
 
-    Create adopts an existing policy (the API has no create call) by writing the declaration.
-    Destroy releases it unchanged, or with ``restore_on_delete=True`` puts back the
-    configuration it had before adoption, which create then keeps in ``pre_adoption``.
+    Create adopts an existing policy, destroy releases it: README, "Lifecycle".
     """
 
     def __init__(

@@ -1,8 +1,9 @@
 """Semantic comparison of a declared policy with what the service stored.
 
 Only what the user declared is compared: a key the user left out, at any depth, is not managed
-and never shows as a change.  The per-list order rules are documented in ``model.py``; this module
-holds their implementation, keyed by the list's path in the policy (indexes left out).
+and never shows as a change.  Which lists ignore order, and which maps compare exactly, is
+decided here (``UNORDERED_LISTS``, ``EXACT_MAPS``), keyed by the path in the policy, indexes
+left out.
 
 Both sides must already be plain (``values.plain``), the declared side canonical
 (``validate.canonical``: no read-only field) and the stored side in the declared shape
@@ -28,8 +29,10 @@ def _fields(*names: str) -> KeyFn:
     return lambda item: tuple(item.get(n) for n in names) if isinstance(item, dict) else item
 
 
-# Lists whose order carries no meaning, and how their items are matched.  Lists not named here
-# (`scripts`, `bookmarks`) compare position by position.
+# Lists whose order carries no meaning, and what identifies an item: `profiles` (a set of ids;
+# the service returns them as objects, in its own order), `applications` (one assignment per
+# app), `books`, `assets`, `appBlacklist`.  Lists not named here compare position by position:
+# `scripts` run in the declared order, the home screen shows `bookmarks` in it.
 UNORDERED_LISTS: Final[dict[Path, KeyFn]] = {
     ("profiles",): lambda item: item,
     ("applications",): _field("admApplication"),

@@ -1,27 +1,9 @@
 """The policy body of `PUT .../mdm/apple/enterprise/policies/{admPolicyId}`, as pydantic models.
 
 Every constraint of the reference (``shared/spec/put-device-policy.txt``) lives here and only here:
-patterns, maximum lengths, enums and ranges.  Models use the API's camelCase names, which are
-also the resource's property names in state.  ``model_dump(by_alias=True, exclude_unset=True)``
-is exactly the PUT body: only what the user declared is sent.
-
-List order rules (used by ``diff.py``, written down here beside the fields they govern):
-
-=================================  ===========  ===============================================
-list                               order        identity of an item
-=================================  ===========  ===============================================
-``profiles``                       ignored      the profile id (the service returns objects in
-                                                its own order; the request is a set of ids)
-``applications``                   ignored      ``admApplication`` (one assignment per app)
-``books``                          ignored      ``(type, id)``
-``assets``                         ignored      ``(mdmAssetId, location)``
-``agentConfiguration.appBlacklist``ignored      ``bundleId``
-``scripts``                        kept         position (scripts run in the declared order)
-``bookmarks``                      kept         position (the home screen shows them in order)
-=================================  ===========  ===============================================
-
-Free-form maps (app ``configuration``, app ``updatePolicy``, ``policyFeatures.ios``/``macos``)
-compare exactly: a key the server adds there is a real difference.
+patterns, maximum lengths, enums and ranges.  Fields use the API's camelCase names, also the
+resource's property names; ``model_dump(by_alias=True, exclude_unset=True)`` is the PUT body.
+How lists and maps compare (order, identity of an item) is ``diff.py``'s.
 """
 
 from __future__ import annotations
@@ -40,8 +22,7 @@ from pydantic import (
     StrictStr,
 )
 
-# Defined without pydantic (the provider process does not build the models unless it validates);
-# re-exported here, where they are documented.
+# Defined in fields.py, without pydantic (it says why); re-exported here.
 from applivery_pulumi.policy.fields import BODY_FIELDS as BODY_FIELDS
 from applivery_pulumi.policy.fields import HEX24_RE as HEX24_RE
 from applivery_pulumi.policy.fields import ORGANIZATION_ID_RE as ORGANIZATION_ID_RE
@@ -83,8 +64,8 @@ def _not_bool(value: Any) -> Any:
 
 class _Body(BaseModel):
     # Field descriptions (the provider plugin's schema is generated from them) are given as
-    # Field(description=...), not as attribute docstrings: pydantic reads those from the source
-    # file when the models are built (use_attribute_docstrings), ~30 ms of every run that
+    # Field(description=...), not as attribute docstrings: pydantic would read those from the
+    # source file each time the models are built (use_attribute_docstrings), in every run that
     # validates, in the program and again in the provider.
     model_config = ConfigDict(
         extra="forbid",
