@@ -3,10 +3,9 @@
 Organizations, profiles, policies edited out of band, seeding and reset, counters, faults and the
 rate limit.
 
-Routes that call the service are plain ``def`` (FastAPI runs them in its thread pool, off the
-event loop: the store blocks on SQLite).  Those that only touch the counters, faults or rate
-limit stay ``async``: those objects keep their state in memory behind a short lock of their own,
-and the middleware already uses them on the event loop for every request.
+Routes that call the service are plain ``def``, as in api_routes.py.  Those that only touch the
+counters, faults or rate limit stay ``async``: those objects keep their state in memory behind a
+short lock of their own, and the middleware already uses them on the event loop for every request.
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
 """Error envelopes and the error codes the emulator answers with.
 
-The real service answers every error as ``{"status": false, "error": {"code", "message"}}``.
-Codes taken from the API reference: 3001, 4002, 4004, 5086, 5227.  The emulator's own choices
-(documented in emulator/README.md) are 4000 for every request-validation failure and the HTTP
-status itself as the code for transport-level answers (404/405 for unknown routes, 421 for a
-Host that is not loopback, 429, 500).
+The codes, those of the API reference and the emulator's own choices, are emulator/README.md's
+"Error codes".
 """
 
 from __future__ import annotations

@@ -4,17 +4,9 @@ It wraps the FastAPI application directly (no Starlette middleware in between) s
 dropped-connection fault can reach the server's transport and close the socket without any
 response, which a client sees as a transport error rather than an HTTP status.
 
-Before anything else, every request whose ``Host`` is not a loopback name or address
-(``localhost``, 127.0.0.0/8, ``::1``, any port) is answered 421, unless the emulator was started
-with ``--allowed-host`` for it: a web page whose own host name an attacker resolves to 127.0.0.1
-(DNS rebinding) would otherwise reach the emulator as a same-origin site, with the well-known
-local token.
-
-Order for a ``/v1`` request: count it → latency → fault that answers before the service
-(drop, 5xx, 429) → auth (401 4002/4004) → rate limit (429, see ratelimit.py) → body cap (413)
-→ the route (path/body validation, then 404, 5086, 5227) → with ``phase: after``, the fault
-replaces the real response.
-Admin requests (``/_emulator``) get auth and the body cap, never faults, and are not counted.
+The order of its checks, and the 421 for a ``Host`` that is not loopback (a defence against DNS
+rebinding), are emulator/README.md's "Order of checks"; admin requests (``/_emulator``) get auth
+and the body cap only.
 """
 
 from __future__ import annotations

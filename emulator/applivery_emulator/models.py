@@ -2,20 +2,8 @@
 
 This module is deliberately independent of the provider's model: the emulator stands for the
 real service, so the constraints are copied from the API reference
-(/work/shared/spec/put-device-policy.txt), not imported.
-
-Rules of the emulator's validator (documented in emulator/README.md):
-
-* unknown fields are rejected at every level that the reference describes field by field;
-  free-form objects (``configuration``, ``updatePolicy``, ``policyFeatures.ios/macos``, profile
-  ``config``) accept anything;
-* types are strict: a string is not a boolean, ``1`` is not ``true``, ``null`` is not accepted
-  for any field;
-* integers may be sent as integral floats (``3600.0``) and are stored as integers;
-* ``segmentId`` accepts a non-negative integer or a string of digits (the reference's own
-  example sends ``"1"``);
-* ``resetDate`` must parse as an ISO 8601 / RFC 3339 date-time and is stored the way a
-  JavaScript ``Date`` serialises (``2026-02-13T14:30:00.000Z``).
+(``shared/spec/put-device-policy.txt``), not imported.  The validator's rules (strict types, no
+``null``, unknown fields refused) are emulator/README.md's "Validation".
 """
 
 from __future__ import annotations

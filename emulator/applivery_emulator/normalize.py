@@ -1,19 +1,9 @@
 """What the service adds to or changes in what a client sends: one function per quirk.
 
-Two stages:
-
-* ``normalize_fields`` runs on write (PUT, admin create/edit, seed): it turns the validated
-  top-level fields into what the service *stores*: derived fields (``actionStatus``,
-  ``argumentsProcessed``, ``managementFlags`` = 5 for managed apps), filled defaults
-  (``agentConfiguration`` flags, app ``configuration``/``scripts``/``updatePolicy``), integers
-  for integral numbers, profile ids lower-cased, de-duplicated and sorted.
-* ``render_policy`` runs on read: it turns a stored document into the response document:
-  profiles expanded to full objects sorted by name, read-only enrichments (``*Info``,
-  ``attachedProfile``, ids, version, timestamps), ``segmentId`` as a string, and
-  ``managementFlags`` removed from applications unless the response is a PUT's.
-
-Everything here is tolerant of odd stored shapes (an admin ``?raw=true`` edit can store
-anything) so that reading never fails.
+``normalize_fields`` runs on write (PUT, admin create/edit, seed) and gives what the service
+*stores*; ``render_policy`` runs on read and gives the response document.  The quirks themselves
+are emulator/README.md's "What the service changes".  Everything here is tolerant of odd stored
+shapes (an admin ``?raw=true`` edit can store anything) so that reading never fails.
 """
 
 from __future__ import annotations

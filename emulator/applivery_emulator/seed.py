@@ -1,13 +1,9 @@
-"""Seed files: YAML or JSON, the format documented in emulator/README.md.
+"""Seed files: YAML or JSON, in the format of emulator/README.md's "Seed format".
 
-``{"organizations": [{"id": ORG, "name": ..., "profiles": [{"id", "name", "type", ...}],
-"policies": [{"id", "name", <any PUT body field>, "targetType", "attachedProfile",
-"locks"}]}]}``. Applying a seed creates what is missing and leaves existing entries alone.
-
-A seed file is read within bounds, by the rules of the provider's policy files (repeated here:
-the emulator imports nothing of the provider): at most :data:`MAX_BYTES` (a seed may hold many
-policies), no YAML aliases (a few hundred bytes of aliases stand for billions of nodes), at
-most :data:`MAX_DEPTH` levels; what is refused is named on one line with the file.
+A seed file is read within bounds, as the provider reads policy files (``policy/files.py`` says
+why; implemented again here, since the emulator imports nothing of the provider): no aliases, at
+most :data:`MAX_DEPTH` levels, and at most :data:`MAX_BYTES`, more than a policy file's, since a
+seed may hold many policies.
 """
 
 from __future__ import annotations

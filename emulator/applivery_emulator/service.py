@@ -1,11 +1,8 @@
 """The service's behaviour: what a GET, a list, a PUT and the admin calls do to the store.
 
-Every operation is synchronous (its routes are plain ``def``: FastAPI runs them in a worker
-thread) and runs inside one store transaction, so a PUT's read-modify-write is atomic.
-
-Order of checks on a PUT (after auth, by the middleware, and path/body validation, by the route):
-404 3001 unknown organization or policy → 404 3001 unknown profile id → 400 5086 profile of
-type ``attached`` → 400 5227 segment lock → store.
+Every operation is synchronous (api_routes.py says why) and runs inside one store transaction,
+so a PUT's read-modify-write is atomic.  The order of a PUT's checks is emulator/README.md's
+"Order of checks".
 """
 
 from __future__ import annotations

@@ -1,28 +1,10 @@
 """``applivery-pulumi``: tools around the provider.
 
-``applivery-pulumi export --organization ORG --out stacks/policies/`` lists every policy of an
-organization (all pages) and writes one policy file per policy in the declared shape, marked
-``import: true`` so the next ``pulumi up`` adopts them all without writing to any.
-
-What the export writes, and what it never does:
-
-* one file per policy, named ``<name slug>-<last 6 id digits>.yaml``; when that name is taken
-  by anything else, ``<name slug>-<policy id>.yaml`` (then ``…-2.yaml``, ``…-3.yaml``): two
-  policies never share a file, and a file that is not this policy's export is never replaced;
-* only inside ``--out``, each file written whole (a temporary file in the same folder, renamed
-  over the target), never through a symbolic link: links in ``--out`` are neither read nor
-  written, even with ``--force``;
-* a policy file of the same policy (its ``policyId``) is kept, or replaced with ``--force``;
-* only files that load back as they were written: names holding ``${…}`` are escaped
-  (``$${…}``), and a policy the model rejects (or whose file would exceed the size limit of
-  policy files) is reported with its id and not written, as is an id that is not 24
-  hexadecimal characters;
-* in each managed app, a comment where ``managementFlags`` would be: the API does not return
-  them, and the next write of ``applications`` resets them to 5 unless the file declares them.
-
-The count it prints is the count of files written.  The exit status is 1 when a policy could
-not be exported (each is reported), 2 for a bad command line or a setting refused before any
-request (a base URL that is neither ``https://`` nor plain ``http://`` to this machine, …).
+``applivery-pulumi export --organization ORG --out stacks/policies/`` writes one policy file per
+policy of an organization, marked ``import: true``: the next ``pulumi up`` adopts them all without
+writing to any.  What it writes, and never does, is README's "Policies as data"; each rule is
+explained below where it is enforced.  Exit status: 1 when a policy was not exported, 2 for a
+bad command line or a setting refused before any request.
 """
 
 from __future__ import annotations
@@ -205,6 +187,8 @@ def _create(folder: Path, stems: list[str], blob: bytes, taken: set[str]) -> Pat
 
 
 def _candidates(name: str, policy_id: str) -> list[str]:
+    """A policy's file names by preference; the later ones, for a name taken by anything else,
+    hold the whole id, so that two policies never share a file."""
     base = slug(name)
     numbered = [f"{base}-{policy_id}-{n}" for n in range(2, _MAX_NUMBERED + 2)]
     return [f"{base}-{policy_id[-6:]}", f"{base}-{policy_id}", *numbered]

@@ -190,13 +190,9 @@ class AppleDevicePolicyArgs(_Args):
 
     Set it when the policy is adopted: only then is that configuration read and kept."""
     import_existing: pulumi.Input[bool] | None = None
-    """Adopt the policy by reading it, writing nothing (a policy file's ``import: true``).
-
-    The ``import_`` resource option sets it, and may name the policy instead of ``policy_id``.
-
-    The stored policy must already equal this declaration (compared as ``pulumi preview`` does),
-    else adoption fails naming every differing field with both values.  Only adoption reads
-    instead of writing: later changes to the declaration are applied as usual."""
+    """Adopt the policy by reading it, writing nothing: the stored policy must already equal this
+    declaration (README, "Lifecycle").  A policy file's ``import: true`` and the ``import_``
+    resource option set it."""
 
     _nested: ClassVar[dict[str, type[_Args]]] = {
         "applications": ApplicationArgs,

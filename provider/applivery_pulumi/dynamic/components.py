@@ -1,23 +1,8 @@
-"""Policies as data: one YAML file per policy, turned into ``AppleDevicePolicy`` resources.
+"""Policies as data: a folder of YAML files, one per policy, as ``AppleDevicePolicy`` resources.
 
-A policy file holds the policy's fields with the API's camelCase names, plus:
-
-* ``policyId`` (required) and ``organizationId`` (optional: ``applivery:organizationId``);
-* ``restoreOnDelete`` (optional);
-* ``import: true`` — written by ``applivery-pulumi export``: the next ``pulumi up`` adopts the
-  policy by reading it (``import_existing``), without writing to it, on any dynamic-provider host;
-* ``${name}`` placeholders: a string that is exactly ``${name}``, anywhere a value goes, is
-  filled from ``PolicySet(values={...})``, which may be ``pulumi.Output``s (a
-  ``StackReference`` output, another resource's output);
-* ``$${name}`` is the literal text ``${name}`` (one leading ``$`` is dropped from a string that
-  is ``$`` followed by a placeholder or by such an escape); the export writes names this way.
-
-Files are read by :func:`~applivery_pulumi.policy.files.read_yaml`: at most 256 KiB, no YAML
-aliases, at most 64 levels deep, no key twice in one mapping, nothing that a symbolic link
-takes outside the folder.
-
-Files are validated by the same models as the resource when the program runs, so a bad file
-fails ``pulumi preview`` naming the file and the field path, before any request.
+The file format is README's "Policies as data"; reading within bounds and the placeholder rule
+are ``policy/files.py``'s.  Files are validated when the program runs, with the resource's
+rules, so a bad file fails ``pulumi preview`` naming the file and the field path.
 """
 
 from __future__ import annotations

@@ -92,5 +92,5 @@ def _take(name: str, arg: str, value: str, props: dict[str, Any]) -> list[Proble
 
 
 def _key(name: str, value: str) -> str:
-    # Policy ids are hexadecimal object ids: the service does not tell 'ABC' from 'abc'.
+    # Policy ids compare case-insensitively (ProgramRun.sole_owner says why).
     return value.lower() if name == "policyId" else value

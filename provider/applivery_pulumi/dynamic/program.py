@@ -1,21 +1,10 @@
 """What a program checks of its ``AppleDevicePolicy`` declarations, before the engine sees them.
 
-The provider's check (in the provider process) validates every resource the engine registers,
-but the engine stops at the first resource whose check fails.  So the program validates what it
-already knows, with the same rules (``validate.py``), and reports every problem of every resource
-at once; values that are Outputs are left to the provider's check.  Each declaration is validated
-once per run: a ``PolicySet`` validates its files (naming each file) and its resources are not
-validated again.
-
-Two resources that manage the same policy would overwrite each other on every `pulumi up`, and
-the engine cannot tell (each has its own URN).  So the program also keeps the policies its
-resources claim.  Known identities are claimed when the resource is declared, that is before the
-program yields to the event loop, so every declaration of the program is in the registry before
-any resource is registered with the engine; identities that are Outputs are claimed when their
-values are known.
-
-What one program run has seen lives in one :class:`ProgramRun`, tied to the engine connection (a
-new run, or a new set of unit-test mocks, starts afresh).
+The engine stops at the first resource whose check fails, so the program validates what it
+already knows (``validate.py``'s rules) and reports every problem of every resource at once;
+Outputs are left to the provider's check.  It also refuses two resources managing one policy,
+which the engine cannot tell apart (:meth:`ProgramRun.sole_owner`).  What one run has seen lives
+in one :class:`ProgramRun`, tied to the engine connection.
 """
 
 from __future__ import annotations
@@ -51,6 +40,7 @@ class ProgramRun:
 
     @classmethod
     def current(cls) -> ProgramRun:
+        """The run of the engine connection: a new run, or new unit-test mocks, start afresh."""
         monitor = get_monitor()
         with _RUN_LOCK:
             if not _RUN or _RUN[0].monitor is not monitor:
@@ -154,7 +144,9 @@ class ProgramRun:
         )
 
     def sole_owner(self, resource_name: str, org: Any, policy_id: Any) -> Any:
-        """``policy_id`` as an awaitable that fails when another resource claims the same policy."""
+        """``policy_id`` as an awaitable that fails when another resource claims the same policy:
+        the two would overwrite each other on every `pulumi up`, and the engine cannot tell (each
+        has its own URN)."""
         if not (isinstance(org, str | None) and isinstance(policy_id, str)):
             return self._owned_output(resource_name, org, policy_id)
         # Policy ids are hexadecimal object ids: the service does not tell 'ABC' from 'abc'.

@@ -1,24 +1,9 @@
 """The YAML of policy files: read within bounds, written so that it loads back as it was.
 
-Policy files come from repositories, pull requests and exports, so their text is not trusted.
-:func:`read_yaml` is the one reader of them (``PolicySet`` and ``applivery-pulumi export``):
-
-* at most :data:`MAX_BYTES` are read; a larger file is refused before it is parsed;
-* aliases (``*name``) are refused, so no file expands beyond its own size (an alias bomb of a
-  few hundred bytes would otherwise stand for billions of nodes);
-* nesting deeper than :data:`MAX_DEPTH` levels is refused;
-* a key that appears twice in one mapping is refused (YAML would keep the last one silently);
-* a file that resolves outside its folder (a symbolic link out of it) is refused, and a YAML
-  error names the file, line, column and problem without quoting the text around it.
-
-:func:`dump_yaml` is the one writer (``applivery-pulumi export``): a string holding an invisible
-character (a bidirectional control such as U+202E, a zero-width one) is written double-quoted
-with escapes, so the file shows in an editor or a review as what it holds, and loads back the same.
-
-Placeholders: a string that is exactly ``${name}`` stands for a value of
-``PolicySet(values=...)``.  A string that is ``$`` followed by such a form (``$${name}``,
-``$$${name}``, …) is a literal with one ``$`` less: ``$${name}`` is the text ``${name}``.
-:func:`escape` applies that rule to what the export writes; :func:`unescape` undoes it.
+Policy files come from repositories, pull requests and exports, so their text is not trusted:
+:func:`read_yaml` is their one reader (``PolicySet``, ``applivery-pulumi export``), each bound
+explained where it is enforced; :func:`dump_yaml` their one writer; :func:`escape` and
+:func:`unescape` apply the placeholder rule (``PLACEHOLDER``).
 """
 
 from __future__ import annotations
@@ -37,10 +22,12 @@ from yaml.nodes import MappingNode, Node
 from applivery_pulumi.text import shown
 
 SUFFIXES: Final = (".yaml", ".yml")
-MAX_BYTES: Final = 256 * 1024
+MAX_BYTES: Final = 256 * 1024  # a larger file is refused before it is parsed
 MAX_DEPTH: Final = 64
 
 _NAME: Final = r"[A-Za-z_][A-Za-z0-9_.-]*"
+# A string that is exactly `${name}` stands for a value of PolicySet(values=...); one that is `$`
+# followed by such a form (`$${name}`, `$$${name}`, ...) is a literal with one `$` less.
 # Used with fullmatch only: `$` of Python's `re` would also accept a trailing newline.
 PLACEHOLDER: Final = re.compile(rf"\$\{{({_NAME})\}}")
 _ESCAPED: Final = re.compile(rf"\$(\$*\$\{{{_NAME}\}})")
@@ -52,7 +39,11 @@ class PolicyYamlError(ValueError):
 
 
 class _BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader without aliases, with a depth limit and no duplicate keys."""
+    """PyYAML's safe loader without aliases, with a depth limit and no duplicate keys.
+
+    Aliases would let a few hundred bytes stand for billions of nodes; of a key given twice,
+    YAML would keep the last one silently.
+    """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -100,7 +91,8 @@ class _Dumper(yaml.SafeDumper):
     """PyYAML's safe dumper, which writes the invisible characters of a string as escapes.
 
     With ``allow_unicode`` PyYAML writes format characters as they are (C0, C1 and DEL it
-    escapes already): a bidirectional control would reorder the rest of the line on screen.
+    escapes already): a bidirectional control would reorder the rest of the line on screen, so
+    such a string is written double-quoted with escapes, and shows in a review as what it holds.
     """
 
     def analyze_scalar(self, scalar: str) -> Any:

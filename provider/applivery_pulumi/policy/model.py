@@ -1,14 +1,11 @@
 """The policy body of `PUT .../mdm/apple/enterprise/policies/{admPolicyId}`, as pydantic models.
 
-Every constraint of the reference (``shared/spec/put-device-policy.txt``) is applied here:
-patterns (the id patterns are ``fields.py``'s), maximum lengths, enums and ranges.  Models use
-the API's camelCase names, which are also the resource's property names in state.
-``model_dump(by_alias=True, exclude_unset=True)`` is exactly the PUT body: only what the user
-declared is sent.
-
-The list order rules (which lists ignore order, what identifies an item) and the free-form maps
-compared exactly are ``fields.UNORDERED_LISTS`` and ``fields.EXACT_MAPS``; the field descriptions
-below tell users the same (a test holds them so).
+Every constraint of the reference (``shared/spec/put-device-policy.txt``) lives here and only here:
+patterns (the id patterns are ``fields.py``'s), maximum lengths, enums and ranges.  Fields use the
+API's camelCase names, also the resource's property names; ``model_dump(by_alias=True,
+exclude_unset=True)`` is the PUT body.  How lists and maps compare is ``fields.py``'s
+(``UNORDERED_LISTS``, ``EXACT_MAPS``); the field descriptions tell users the same (a test holds
+them so).
 """
 
 from __future__ import annotations
@@ -27,8 +24,7 @@ from pydantic import (
     StrictStr,
 )
 
-# Defined without pydantic (the provider process does not build the models unless it validates);
-# re-exported here, where they are used.
+# Defined in fields.py, without pydantic (it says why); re-exported here.
 from applivery_pulumi.policy.fields import BODY_FIELDS as BODY_FIELDS
 from applivery_pulumi.policy.fields import HEX24 as HEX24
 from applivery_pulumi.policy.fields import HEX24_RE as HEX24_RE
@@ -68,8 +64,8 @@ def _not_bool(value: Any) -> Any:
 
 class _Body(BaseModel):
     # Field descriptions (the provider plugin's schema is generated from them) are given as
-    # Field(description=...), not as attribute docstrings: pydantic reads those from the source
-    # file when the models are built (use_attribute_docstrings), ~30 ms of every run that
+    # Field(description=...), not as attribute docstrings: pydantic would read those from the
+    # source file each time the models are built (use_attribute_docstrings), in every run that
     # validates, in the program and again in the provider.
     model_config = ConfigDict(
         extra="forbid",

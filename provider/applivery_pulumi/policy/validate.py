@@ -1,16 +1,7 @@
-"""One home for what a declaration may hold and what it declares.
+"""One home for what a declaration may hold and what it declares: the program (``program.py``),
+the provider's ``check`` and the provider plugin all go through here.
 
-Every caller goes through here: the program (``program.py``, for ``AppleDevicePolicy`` and
-``PolicySet``), the provider's ``check`` and the provider plugin.
-
-* :func:`canonical` — a declaration as the provider keeps it: ``segmentId`` as the number the
-  service stores (``"1"`` is the reference's own spelling), read-only fields removed (they are
-  returned apart, for one warning each);
-* :func:`body` — the PUT body a declaration declares: its body fields, canonical;
-* :func:`wire` — that body as sent: validated by the model, camelCase, JSON types;
-* :func:`problems` — every problem, as ``(field path, reason)``; values not known yet pass.
-
-The pydantic models load only in :func:`problems`: a refresh or a destroy never builds them.
+The pydantic models load only in :func:`problems` (``fields.py`` says why).
 """
 
 from __future__ import annotations
