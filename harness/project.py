@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,9 @@ from harness.emulator import REPO, Emulator
 TOOLS_BIN = REPO / ".tools" / "bin"
 # The module the dynamic-provider process runs (``python -m …``).
 PROVIDER_MODULE = "pulumi.dynamic"
-VENV = REPO / ".venv"
+# The virtualenv the tests run in: programs and plugins use the same packages (scripts/test
+# runs .venv; scripts/test-ends runs one with the lowest or newest declared versions).
+VENV = Path(sys.prefix)
 PASSPHRASE = "e2e-passphrase"
 
 PROGRAM = """

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from harness.emulator import REPO, Emulator, new_object_id, start_emulator
-from harness.project import PulumiProject
+from harness.project import VENV, PulumiProject
 from tests.e2e.test_lifecycle import PROFILE_A, PROFILE_B
 
 pytestmark = pytest.mark.e2e
@@ -227,14 +227,14 @@ def test_a_program_outside_the_virtualenv_uses_the_installed_plugin(
     policy = emu.create_policy(name="Draft")
     program = "resources:\n" + policy_yaml("corp", policy["id"], "name: Corporate")
     project = yaml_project(tmp_path, emu, program)
-    script = REPO / ".venv" / "bin" / "pulumi-resource-applivery"
+    script = VENV / "bin" / "pulumi-resource-applivery"
     version = importlib.metadata.version("applivery-pulumi")
     project.run("plugin", "install", "resource", "applivery", version, "--file", str(script))
     assert re.search(
         rf"applivery\s+resource\s+{re.escape(version)}", project.run("plugin", "ls").stdout
     )
 
-    venv_bin = str(REPO / ".venv" / "bin")
+    venv_bin = str(VENV / "bin")
     path = os.pathsep.join(p for p in project.env["PATH"].split(os.pathsep) if p != venv_bin)
     up = project.run("up", "--yes", "--skip-preview", extra_env={"PATH": path})
     assert PATH_WARNING not in up.output, "the plugin came from the plugin cache"

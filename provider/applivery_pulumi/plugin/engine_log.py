@@ -11,7 +11,8 @@ import threading
 from typing import Any
 
 import grpc
-from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
+
+from applivery_pulumi.plugin.grpc_options import GRPC_OPTIONS
 
 # The resource whose operation is running in this context: its warnings name it.
 resource_urn: contextvars.ContextVar[str] = contextvars.ContextVar("applivery_urn", default="")
@@ -32,7 +33,7 @@ class EngineLog:
         try:
             with self._lock:
                 if self._stub is None:
-                    channel = grpc.insecure_channel(self._address, options=_GRPC_CHANNEL_OPTIONS)
+                    channel = grpc.insecure_channel(self._address, options=GRPC_OPTIONS)
                     self._stub = engine_pb2_grpc.EngineStub(channel)
             request = engine_pb2.LogRequest(
                 severity=engine_pb2.WARNING, message=message, urn=resource_urn.get()

@@ -46,7 +46,6 @@ from pulumi.provider.experimental.provider import (
     UpdateRequest,
     UpdateResponse,
 )
-from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2_grpc
 
 from applivery_pulumi.api import errors
@@ -56,6 +55,7 @@ from applivery_pulumi.orphan import GRACE_SECONDS, engine_gone
 from applivery_pulumi.plugin import config
 from applivery_pulumi.plugin.codec import property_map, python_map
 from applivery_pulumi.plugin.engine_log import EngineLog, resource_urn
+from applivery_pulumi.plugin.grpc_options import GRPC_OPTIONS
 from applivery_pulumi.plugin.schema import schema_text
 from applivery_pulumi.plugin.servicer import Servicer
 from applivery_pulumi.plugin.tokens import LOOKUP_FUNCTION, RESOURCE
@@ -227,7 +227,7 @@ def _only_policies(type_: str) -> None:
 
 async def serve(provider: AppliveryProvider, engine_address: str, args: list[str]) -> None:
     """Serve until the engine stops this plugin (SIGINT, SIGTERM) or is gone."""
-    server = grpc.aio.server(options=_GRPC_CHANNEL_OPTIONS)
+    server = grpc.aio.server(options=GRPC_OPTIONS)
     servicer = Servicer(args, provider.version, provider, engine_address=engine_address)
     provider_pb2_grpc.add_ResourceProviderServicer_to_server(servicer, server)
     port = server.add_insecure_port(address="127.0.0.1:0")
