@@ -15,8 +15,6 @@ import pytest
 
 from harness.emulator import EMULATOR_SRC, REPO, Emulator, start_emulator
 
-EXAMPLE_SEED = REPO / "emulator" / "examples" / "seed.yaml"
-
 
 def test_data_survives_a_restart(emulator: Emulator) -> None:
     profile = emulator.create_profile(name="Wi-Fi")
@@ -45,8 +43,9 @@ def test_graceful_stop(emulator: Emulator) -> None:
     assert emulator.stop() == 0
 
 
-def test_example_seed_at_start_up_is_idempotent(tmp_path: Path) -> None:
-    with start_emulator(tmp_path, seed=EXAMPLE_SEED, create_org=False) as emu:
+def test_the_installed_example_seed_at_start_up_is_idempotent(tmp_path: Path) -> None:
+    """`--seed-example` applies the seed shipped with the package: no file of a checkout."""
+    with start_emulator(tmp_path, args=["--seed-example"], create_org=False) as emu:
         policies = emu.list_policies("acme-corp")
         assert len(policies) == 5
         profiles = emu.admin("GET", "/_emulator/organizations/acme-corp/profiles")
