@@ -6,10 +6,12 @@ says (`applivery-emulator --seed-example`, the seed installed with the package),
 the Python program on the official CLI's dynamic-provider launcher, the YAML program on the
 provider plugin.  Each command must succeed and print what README shows after it.
 
-Two things are the test's own: the install step (creating a virtualenv and installing into it
-would download and build the whole dependency tree; the test links the virtualenv it runs in,
-which holds the package with its emulator, in place of those lines), and the emulator's port
-(README's 8787 may be taken on a machine running other tests: a free one, in every command).
+Two things are the test's own: the install line (pip would download and build the whole
+dependency tree: the test installs a wheel built from these sources into the virtualenv that
+README's `python3 -m venv` made, with `--no-deps`, and lends it the test virtualenv's
+dependencies through a `.pth` file, so the package runs as installed, not from this checkout),
+and the emulator's port (README's 8787 may be taken on a machine running other tests: a free
+one, in every command).
 """
 
 from __future__ import annotations
@@ -20,12 +22,16 @@ import os
 import signal
 import socket
 import subprocess
+import sysconfig
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from harness.emulator import REPO
 from harness.project import TOOLS_BIN, VENV, engine_env
+from harness.wheel import build_wheel
 from tests.examples.walkthrough import blocks, outputs, script
 
 pytestmark = pytest.mark.e2e
@@ -50,10 +56,20 @@ def on_port(text: str, port: int) -> str:
     return text.replace(SHOWN_URL, f"127.0.0.1:{port}")
 
 
-def install(line: str) -> str:
-    if "-m venv" in line:
-        return f"ln -s {VENV} .venv"
-    return ": the package is already in the linked virtualenv"
+def installer(wheel: Path) -> Callable[[str], str]:
+    """The install step: the wheel of these sources into the virtualenv README's `python3 -m
+    venv` made, without dependencies; a `.pth` file lends it those of the test's virtualenv."""
+    lend = sysconfig.get_paths()["purelib"]
+    purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+
+    def install(line: str) -> str:
+        assert line.startswith(".venv/bin/pip install "), line
+        return (
+            f".venv/bin/pip install --quiet --no-deps --no-index {wheel}\n"
+            f'echo {lend} >"$(.venv/bin/python -c "{purelib}")/walk-through-dependencies.pth"'
+        )
+
+    return install
 
 
 def puts(counters: Path) -> int:
@@ -66,9 +82,17 @@ def puts(counters: Path) -> int:
 
 
 def stop(pid_file: Path) -> None:
-    if pid_file.exists():
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(int(pid_file.read_text()), signal.SIGTERM)
+    """Stop a background block's session (the shell and the emulator it started) and wait."""
+    if not pid_file.exists():
+        return
+    group = int(pid_file.read_text())
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            os.killpg(group, 0)  # ProcessLookupError once every member has exited
+            time.sleep(0.1)
+        os.killpg(group, signal.SIGKILL)
 
 
 def test_readme_marks_a_whole_walk_through() -> None:
@@ -93,7 +117,7 @@ def test_the_walk_through_runs_as_written_on_the_launcher_and_the_plugin(tmp_pat
     walk = script(
         WALK,
         tmp_path,
-        install=install,
+        install=installer(build_wheel(tmp_path / "wheel")),
         edit=lambda text: on_port(text, port),
         # Admin calls count in no counter: the snapshot after each command changes nothing.
         after_each=f'curl -sf -H "Authorization: Bearer {TOKEN}" {url}/_emulator/counters '
@@ -137,6 +161,13 @@ def test_the_walk_through_runs_as_written_on_the_launcher_and_the_plugin(tmp_pat
             + "\n".join(missing)
             + f"\n--- it printed:\n{printed[index]}"
         )
+
+    # The package ran as installed from the wheel, not from this checkout.
+    python = workdir / "mdm-policies" / ".venv" / "bin" / "python"
+    where = "import applivery_emulator as e, applivery_pulumi as p; print(e.__file__, p.__file__)"
+    installed = subprocess.run([python, "-c", where], capture_output=True, text=True, check=True)
+    for module in installed.stdout.split():
+        assert Path(module).is_relative_to(workdir), installed.stdout
 
     # Adoption writes nothing; the repair and the YAML program's adoption one PUT each.
     writes, before = [], 0

@@ -11,8 +11,8 @@ before it:
   of output has shown;
 * `<!-- walk-through: file NAME -->` before any fenced block: NAME's content, written in the
   folder the walk-through is in at that point;
-* `<!-- walk-through: install -->`: like the first, except that the lines creating the
-  virtualenv and installing into it are the install step, which a test may replace.
+* `<!-- walk-through: install -->`: like the first, except that its `pip install` lines are
+  the install step, which a test replaces.
 
 Everything runs in one shell (`cd` and `export` carry over, as in a terminal); what each
 command printed is told apart by a marker line the script prints before it.
@@ -33,7 +33,7 @@ BLOCK = re.compile(
 )
 ELLIPSIS = "…"
 MARK = "::walk-through-step::"
-INSTALL_LINE = re.compile(r"-m venv |pip install ")
+INSTALL_LINE = re.compile(r"\bpip install ")
 
 
 @dataclass(frozen=True)

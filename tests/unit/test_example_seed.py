@@ -6,35 +6,15 @@ that is no checkout of this repository; this holds that the file travels with th
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 from applivery_emulator.seed import EXAMPLE_SEED, example_seed_path, load_seed
-from harness.emulator import REPO
-
-# What a wheel is built from (pyproject.toml's packages.find and package-data).
-SOURCES = ("pyproject.toml", "README.md", "provider", "emulator")
+from harness.wheel import build_wheel
 
 
 def test_the_wheel_holds_the_example_seed(tmp_path: Path) -> None:
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in SOURCES:
-        if (REPO / name).is_dir():
-            ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
-            shutil.copytree(REPO / name, src / name, ignore=ignore)
-        else:
-            shutil.copy2(REPO / name, src / name)
-    build = ["wheel", str(src), "--no-deps", "--no-build-isolation", "--quiet"]
-    subprocess.run(
-        [sys.executable, "-m", "pip", *build, "--wheel-dir", str(tmp_path / "dist")],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = (tmp_path / "dist").glob("applivery_pulumi-*.whl")
+    wheel = build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as archive:
         shipped = archive.read(f"applivery_emulator/{EXAMPLE_SEED}")
     assert shipped == example_seed_path().read_bytes()
