@@ -116,6 +116,15 @@ def test_a_bad_seed_file_stops_start_up(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_seed_file_and_the_example_seed_exclude_each_other(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("organizations: []\n")
+    db = str(tmp_path / "x.db")
+    result = run_cli("--token", "t", "--db", db, "--seed", str(seed), "--seed-example")
+    assert result.returncode == 2
+    assert "--seed-example: not allowed with argument --seed" in result.stderr
+
+
 def test_help_lists_the_flags() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
@@ -125,6 +134,7 @@ def test_help_lists_the_flags() -> None:
         "--token",
         "--db",
         "--seed",
+        "--seed-example",
         "--log-file",
         "--error-rate",
         "--throttle-rate",
