@@ -104,7 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="SQLite file (default <repo>/.state/emulator.db; ':memory:' for throwaway)",
     )
-    p.add_argument("--seed", default=None, help="YAML/JSON seed file applied at start-up")
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", default=None, help="YAML/JSON seed file applied at start-up")
+    seeds.add_argument(
+        "--seed-example",
+        action="store_true",
+        help="apply the example seed installed with the package (organization acme-corp, "
+        "3 profiles, 5 policies)",
+    )
     p.add_argument("--log-file", default=None, help="also append the request log here")
     p.add_argument(
         "--ready-file",
@@ -192,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .app import Settings, create_app
     from .faults import FaultConfig
-    from .seed import SeedError, load_seed
+    from .seed import SeedError, example_seed_path, load_seed
     from .store import StoreError
 
     _setup_logging(args.log_file, args.log_level)
@@ -223,9 +230,10 @@ def main(argv: list[str] | None = None) -> int:
 
     db_path = args.db or str(default_db_path())
     seed: dict[str, Any] | None = None
-    if args.seed:
+    seed_file = example_seed_path() if args.seed_example else args.seed
+    if seed_file:
         try:
-            seed = load_seed(args.seed)
+            seed = load_seed(seed_file)
         except SeedError as exc:
             print(f"applivery-emulator: {exc}", file=sys.stderr)
             return 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,6 +23,8 @@ from .models import SeedDocument, describe_errors
 
 MAX_BYTES: Final = 1024 * 1024
 MAX_DEPTH: Final = 64
+# Package data, so that an install from a wheel or git has it (``--seed-example``).
+EXAMPLE_SEED: Final = "example-seed.yaml"
 
 
 class SeedError(ValueError):
@@ -91,6 +94,11 @@ def load_seed(path: str | Path) -> dict[str, Any]:
     except ValidationError as exc:
         raise SeedError(f"seed file {path}: {describe_errors(exc)}") from None
     return data
+
+
+def example_seed_path() -> Path:
+    """The example seed shipped with the package (a file of an installed package, not a zip)."""
+    return Path(str(files(__package__ or "applivery_emulator") / EXAMPLE_SEED))
 
 
 def _dates_as_text(value: Any) -> Any:

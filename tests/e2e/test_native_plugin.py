@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from applivery_emulator.seed import example_seed_path
 from harness.emulator import REPO, Emulator, new_object_id, start_emulator
 from harness.project import VENV, PulumiProject
 from tests.e2e.test_lifecycle import PROFILE_A, PROFILE_B
@@ -25,7 +26,7 @@ from tests.e2e.test_lifecycle import PROFILE_A, PROFILE_B
 pytestmark = pytest.mark.e2e
 
 EXAMPLE = REPO / "examples" / "yaml" / "Pulumi.yaml"
-SEED = REPO / "emulator" / "examples" / "seed.yaml"
+SEED = example_seed_path()
 CORPORATE, SALES, ENGINEERING = (f"65a1f0c2e4b0a1b2c3d4e60{i}" for i in (1, 5, 2))
 RESOURCE = "applivery:index:AppleDevicePolicy"
 PATH_WARNING = "using pulumi-resource-applivery from $PATH"

@@ -15,8 +15,6 @@ import pytest
 
 from harness.emulator import EMULATOR_SRC, REPO, Emulator, start_emulator
 
-EXAMPLE_SEED = REPO / "emulator" / "examples" / "seed.yaml"
-
 
 def test_data_survives_a_restart(emulator: Emulator) -> None:
     profile = emulator.create_profile(name="Wi-Fi")
@@ -45,8 +43,9 @@ def test_graceful_stop(emulator: Emulator) -> None:
     assert emulator.stop() == 0
 
 
-def test_example_seed_at_start_up_is_idempotent(tmp_path: Path) -> None:
-    with start_emulator(tmp_path, seed=EXAMPLE_SEED, create_org=False) as emu:
+def test_the_installed_example_seed_at_start_up_is_idempotent(tmp_path: Path) -> None:
+    """`--seed-example` applies the seed shipped with the package: no file of a checkout."""
+    with start_emulator(tmp_path, args=["--seed-example"], create_org=False) as emu:
         policies = emu.list_policies("acme-corp")
         assert len(policies) == 5
         profiles = emu.admin("GET", "/_emulator/organizations/acme-corp/profiles")
@@ -117,6 +116,15 @@ def test_a_bad_seed_file_stops_start_up(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_seed_file_and_the_example_seed_exclude_each_other(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("organizations: []\n")
+    db = str(tmp_path / "x.db")
+    result = run_cli("--token", "t", "--db", db, "--seed", str(seed), "--seed-example")
+    assert result.returncode == 2
+    assert "--seed-example: not allowed with argument --seed" in result.stderr
+
+
 def test_help_lists_the_flags() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
@@ -126,6 +134,7 @@ def test_help_lists_the_flags() -> None:
         "--token",
         "--db",
         "--seed",
+        "--seed-example",
         "--log-file",
         "--error-rate",
         "--throttle-rate",
