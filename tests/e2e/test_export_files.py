@@ -9,6 +9,8 @@ id, and ``load_policy_files`` takes the folder whole with the literal name intac
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 
 from applivery_pulumi.dynamic.components import load_policy_files, substitute
 from harness.emulator import Emulator
+from harness.project import PulumiProject
 
 pytestmark = pytest.mark.e2e
 
@@ -65,3 +68,52 @@ def test_export_writes_a_folder_that_loads_with_literals_intact(
     again = run_export(emulator, out)
     assert "wrote 0 policy file(s)" in again.stdout and "kept 4 existing" in again.stdout
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+# -- onboarding incrementally: export again, leaving out what the stack manages ----------------
+
+ADOPTED_AND_FILES = """
+import json
+from pathlib import Path
+
+from applivery_pulumi import AppleDevicePolicy
+from applivery_pulumi.dynamic.components import PolicySet
+
+for item in json.loads(Path("resources.json").read_text()):
+    AppleDevicePolicy(item["name"], item["args"])
+PolicySet("fleet", Path("policies"))
+"""
+
+
+def test_a_second_export_writes_only_the_policies_no_stack_manages(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    ids = [emulator.create_policy(name=name)["id"] for name in ("Corp", "Kiosk", "Front desk")]
+    project = PulumiProject(tmp_path / "project", emulator, program=ADOPTED_AND_FILES)
+    (project.dir / "policies").mkdir()
+    project.declare([{"name": n, "args": {"policyId": i}} for n, i in zip("ab", ids, strict=False)])
+    project.run("up", "--yes", "--skip-preview")
+
+    out = tmp_path / "exported"
+    argv = [sys.executable, "-m", "applivery_pulumi.cli", "export", "--organization", emulator.org]
+    argv += ["--out", str(out), "--base-url", emulator.base_url, "--skip-managed"]
+    env = project.env | {"APPLIVERY_API_TOKEN": emulator.token}
+    result = subprocess.run(
+        argv, cwd=project.dir, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "wrote 1 policy file(s)" in result.stdout, result.stdout
+    assert "left out 2 already managed" in result.stdout
+    for name, policy_id in zip("ab", ids, strict=False):
+        assert f"managed: policy {policy_id}: resource {name} of stack" in result.stderr
+    [written] = out.iterdir()
+    assert f"new: policy {ids[2]}: {written}: not managed" in result.stderr, result.stderr
+    assert [str(p.fields["policyId"]) for p in load_policy_files(out)] == [ids[2]]
+
+    shutil.copy(written, project.dir / "policies" / written.name)
+    emulator.reset_counters()
+    preview = project.run("preview")
+    assert re.search(r"\b1 to create\b", preview.output), preview.output
+    assert "to update" not in preview.output and "to delete" not in preview.output
+    puts = [k for k in emulator.counters()["requests"] if k.startswith("PUT ")]
+    assert not puts, "a preview writes nothing"

@@ -547,3 +547,75 @@ def test_check_config_refuses_plain_http_to_another_host(
         assert_no_traceback(result.output)
     assert emu.counters()["total"] == 0
     assert emu.get_policy(policy["id"])["name"] == "Draft"
+
+
+# -- typed lookups and inputs checked in the program, with the native classes ------------------
+
+NATIVE_LOOKUPS = """
+import pulumi
+from applivery_pulumi.native import AppleDevicePolicy, get_apple_device_policy_output
+
+managed = AppleDevicePolicy("corp", {"policyId": "%(managed)s", "name": "Corporate"})
+looked_up = get_apple_device_policy_output("%(other)s")
+seen = AppleDevicePolicy.get("seen", "%(other)s")
+pulumi.export("lookedUpAgent", looked_up.agent_configuration)
+pulumi.export("lookedUpSegment", looked_up.segment_id)
+pulumi.export("seenAgent", seen.agent_configuration)
+pulumi.export("seenVersion", seen.version)
+pulumi.export("managedName", managed.name)
+"""
+
+
+def test_native_lookups_answer_typed_outputs(tmp_path: Path, emu: Emulator) -> None:
+    managed = emu.create_policy(name="Draft")
+    agent = {"allowLocation": True, "allowPackageTime": False}
+    other = emu.create_policy(name="Not ours", agentConfiguration=agent, segmentId=2)
+    program = NATIVE_LOOKUPS % {"managed": managed["id"], "other": other["id"]}
+    project = PulumiProject(tmp_path / "project", emu, program=program)
+
+    emu.reset_counters()
+    up = project.run("up", "--yes", "--skip-preview")
+    assert_no_traceback(up.output)
+    assert requests(emu)[1] == 1, "one write: the adoption of corp; lookups only read"
+    outputs = json.loads(project.run("stack", "output", "--json").stdout)
+    stored = emu.get_policy(other["id"])
+    assert outputs["lookedUpAgent"] == outputs["seenAgent"] == stored["agentConfiguration"]
+    assert outputs["lookedUpSegment"] == 2 and outputs["seenVersion"] == stored["version"]
+    assert outputs["managedName"] == "Corporate"
+    [seen] = [r for r in project.state()["deployment"]["resources"] if r["urn"].endswith("::seen")]
+    assert seen["type"] == RESOURCE and seen["external"] is True
+
+    project.run("preview", "--expect-no-changes")
+    emu.reset_counters()
+    project.run("destroy", "--yes", "--skip-preview")
+    assert emu.get_policy(other["id"])["version"] == stored["version"], "a lookup is left alone"
+
+
+NATIVE_BAD_INPUT = """
+from applivery_pulumi.native import AppleDevicePolicy
+
+AppleDevicePolicy("kiosk", {
+    "policyId": "%(kiosk)s",
+    "applications": [{"admApplication": "%(app)s", "managementFlags": 3}],
+    "scripts": [{"type": "sometimes"}],
+})
+AppleDevicePolicy("desk", {"policyId": "%(desk)s", "segmentId": -7})
+"""
+
+
+def test_native_inputs_fail_at_preview_with_every_field_path(tmp_path: Path, emu: Emulator) -> None:
+    ids = {"kiosk": emu.create_policy(name="A")["id"], "desk": emu.create_policy(name="B")["id"]}
+    program = NATIVE_BAD_INPUT % (ids | {"app": PROFILE_A})
+    project = PulumiProject(tmp_path / "project", emu, program=program)
+    emu.reset_counters()
+    preview = project.run("preview", check=False)
+    assert preview.returncode != 0
+    for expected in (
+        "AppleDevicePolicy 'kiosk': applications[0].managementFlags: Input should be 0, 1, 4 or 5",
+        "AppleDevicePolicy 'kiosk': scripts[0].type: Input should be 'once', 'loop' or 'onDemand'",
+        "AppleDevicePolicy 'desk': segmentId: ",
+    ):
+        assert expected in preview.output, preview.output[-3000:]
+    assert "2 AppleDevicePolicy resource(s) have invalid inputs" in preview.output
+    assert_no_traceback(preview.output)
+    assert emu.counters()["total"] == 0, "nothing reaches the service"

@@ -2,29 +2,26 @@
 
 ``applivery-pulumi export --organization ORG --out stacks/policies/`` writes one policy file per
 policy of an organization, marked ``import: true``: the next ``pulumi up`` adopts them all without
-writing to any.  What it writes, and never does, is README's "Policies as data"; each rule is
-explained below where it is enforced.  Exit status: 1 when a policy was not exported, 2 for a
-bad command line or a setting refused before any request.
+writing to any; ``--skip-managed`` leaves out the policies a stack manages already (``managed.py``).
+What it writes, and never does, is README's "Policies as data"; each rule is explained where it is
+enforced (``folder.py`` for where files go).  Exit status: 1 when a policy was not exported, 2 for
+a bad command line or a setting refused before any request.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import errno
-import os
 import re
 import secrets
-import stat
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import yaml
 
 from applivery_pulumi.api.errors import AppliveryError, ConfigurationError
 from applivery_pulumi.api.settings import KEYS, Settings, base_url_problem
+from applivery_pulumi.cli.folder import candidates, create, existing_ids, replace
 from applivery_pulumi.policy import flags
 from applivery_pulumi.policy.fields import (
     BODY_FIELDS,
@@ -34,22 +31,13 @@ from applivery_pulumi.policy.fields import (
     ORGANIZATION_ID_RULE,
 )
 from applivery_pulumi.policy.files import (
-    SUFFIXES,
     PolicyYamlError,
     dump_yaml,
     escape,
     parse_yaml,
-    read_yaml,
 )
 from applivery_pulumi.policy.normalize import document_to_state
 from applivery_pulumi.text import printable, shown
-
-# Beyond the first candidate names, how many numbered ones to try before giving up.
-_MAX_NUMBERED: Final = 100
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "policy"
 
 
 def policy_file(document: dict[str, Any], organization: str) -> dict[str, Any]:
@@ -115,85 +103,6 @@ def render(document: dict[str, Any], organization: str) -> tuple[bytes, list[str
     return blob, []
 
 
-def _existing_ids(folder: Path) -> tuple[dict[str, Path], list[str]]:
-    """The policy files of ``folder`` by ``policyId``, and notes on the files left unread.
-
-    Symbolic links are never followed: a link claiming a policy could lead anywhere.
-    """
-    found: dict[str, Path] = {}
-    notes: list[str] = []
-    for path in sorted(folder.iterdir()):
-        if path.suffix not in SUFFIXES:
-            continue
-        if path.is_symlink():
-            notes.append(f"{path}: a symbolic link: neither read nor written")
-            continue
-        if not path.is_file():
-            continue
-        try:
-            data = read_yaml(path, folder)
-        except PolicyYamlError as exc:
-            notes.append(f"{exc}; left as it is")
-            continue
-        policy_id = data.get("policyId") if isinstance(data, dict) else None
-        if isinstance(policy_id, str) and HEX24_RE.fullmatch(policy_id):
-            found.setdefault(policy_id, path)
-    return found, notes
-
-
-def _replace(path: Path, blob: bytes) -> None:
-    """Write ``path`` whole: a temporary file beside it, renamed over it (links not followed)."""
-    current = os.lstat(path)
-    if not stat.S_ISREG(current.st_mode):
-        raise OSError(errno.EINVAL, "no longer a regular file: left as it is", str(path))
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(blob)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, stat.S_IMODE(current.st_mode))
-        # rename(2) replaces the directory entry itself: a link put there meanwhile is
-        # replaced, its target never written.
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def _create(folder: Path, stems: list[str], blob: bytes, taken: set[str]) -> Path | None:
-    """Write a new file under the first free name of ``stems``; ``None`` if none is free."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    for stem in stems:
-        if {f"{stem}.yaml".lower(), f"{stem}.yml".lower()} & taken:
-            continue
-        path = folder / f"{stem}.yaml"
-        try:
-            # O_EXCL reserves the name: an entry created meanwhile (a link too) is not replaced.
-            os.close(os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666))
-        except FileExistsError:
-            taken.add(path.name.lower())
-            continue
-        taken.add(path.name.lower())
-        try:
-            _replace(path, blob)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                path.unlink()
-            raise
-        return path
-    return None
-
-
-def _candidates(name: str, policy_id: str) -> list[str]:
-    """A policy's file names by preference; the later ones, for a name taken by anything else,
-    hold the whole id, so that two policies never share a file."""
-    base = slug(name)
-    numbered = [f"{base}-{policy_id}-{n}" for n in range(2, _MAX_NUMBERED + 2)]
-    return [f"{base}-{policy_id[-6:]}", f"{base}-{policy_id}", *numbered]
-
-
 def _settings(base_url: str | None) -> Settings:
     """The environment's settings, ``--base-url`` in place of ``APPLIVERY_BASE_URL``: refused
     before any request (the token goes with each), naming the flag when the flag is wrong."""
@@ -223,17 +132,32 @@ def export(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    managed = None
+    if args.skip_managed or args.stack:
+        from applivery_pulumi.cli.managed import Managed
+
+        try:
+            managed = Managed(args.stack or [None])
+        except ConfigurationError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        existing, notes = _existing_ids(out)
+        existing, notes = existing_ids(out)
         taken = {p.name.lower() for p in out.iterdir()}
     except OSError as exc:
         print(f"error: --out {out}: {exc.strerror or type(exc).__name__}", file=sys.stderr)
         return 2
     for note in notes:
         warn(note)
-    written = kept = failed = 0
+    written = kept = failed = left_out = 0
+
+    def said(kind: str, policy_id: str, message: str) -> None:
+        # One line per policy when stacks were read: which files are new, which left out.
+        if managed is not None:
+            print(f"{kind}: policy {policy_id}: {printable(message)}", file=sys.stderr)
+
     done: set[str] = set()
 
     def progress(page: int, pages: int | None) -> None:
@@ -255,9 +179,15 @@ def export(args: argparse.Namespace) -> int:
                     warn(f"policy {policy_id} was listed twice: exported once")
                     continue
                 done.add(policy_id)
+                owner = managed.owner(org, policy_id) if managed is not None else None
+                if owner is not None:
+                    left_out += 1
+                    said("managed", policy_id, f"{owner}: left out")
+                    continue
                 target = existing.get(policy_id)
                 if target is not None and not args.force:
                     kept += 1
+                    said("new", policy_id, f"{target} (exported before, kept): not managed yet")
                     continue
                 blob, problems = render(document, org)
                 if problems:
@@ -268,10 +198,10 @@ def export(args: argparse.Namespace) -> int:
                     continue
                 try:
                     if target is not None:
-                        _replace(target, blob)
+                        replace(target, blob)
                     else:
-                        stems = _candidates(str(document.get("name") or "policy"), policy_id)
-                        target = _create(out, stems, blob, taken)
+                        stems = candidates(str(document.get("name") or "policy"), policy_id)
+                        target = create(out, stems, blob, taken)
                         if target is None:
                             warn(f"policy {policy_id} was not exported: no free file name")
                             failed += 1
@@ -289,6 +219,7 @@ def export(args: argparse.Namespace) -> int:
                     failed += 1
                     continue
                 written += 1
+                said("new", policy_id, f"{target}: not managed by the stacks read")
         finally:
             client.close()
     except AppliveryError as exc:
@@ -298,6 +229,7 @@ def export(args: argparse.Namespace) -> int:
     print(
         f"wrote {written} policy file(s) to {out}"
         + (f", kept {kept} existing (use --force to overwrite)" if kept else "")
+        + (f", left out {left_out} already managed" if managed is not None else "")
         + (f", {failed} not exported (see the warnings)" if failed else "")
         + "; the next `pulumi up` imports them without writing to any"
     )
@@ -317,6 +249,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     ex.add_argument("--page-size", type=int, default=50, help="policies per list request")
     ex.add_argument("--force", action="store_true", help="overwrite files of known policies")
+    ex.add_argument(
+        "--skip-managed",
+        action="store_true",
+        help="leave out policies the current Pulumi stack manages (`pulumi stack export`)",
+    )
+    ex.add_argument(
+        "--stack",
+        action="append",
+        metavar="NAME",
+        help="leave out policies this stack manages instead (repeatable; implies --skip-managed)",
+    )
     ex.set_defaults(run=export)
     args = parser.parse_args(argv)
     status: int = args.run(args)

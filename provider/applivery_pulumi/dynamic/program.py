@@ -25,6 +25,8 @@ from applivery_pulumi.text import printable
 
 Key = tuple[str | None, str]
 Problem = tuple[str, str]
+# The organization of a resource that names none is the stack config's (the default provider).
+FROM_CONFIG: Final = object()
 
 
 @dataclass
@@ -55,13 +57,18 @@ class ProgramRun:
     # -- inputs ----------------------------------------------------------------------------------
 
     def checked(
-        self, resource_name: str, props: dict[str, Any], problems: Sequence[Problem] = ()
+        self,
+        resource_name: str,
+        props: dict[str, Any],
+        problems: Sequence[Problem] = (),
+        organization: Any = FROM_CONFIG,
     ) -> dict[str, Any]:
         """``props`` to register: read-only fields out (one warning each), the policy id an Output
         that fails on a duplicate, or, for an invalid declaration, properties that fail its
         registration (every problem is logged first, named by resource and field path).
 
-        ``problems`` are the ones found already (of its resource options)."""
+        ``problems`` are the ones found already (of its resource options); ``organization`` is
+        the one of a resource that names none, when its provider is not the default one."""
         apps = props.get("applications")
         if isinstance(apps, list) and any(isinstance(app, dict) for app in apps):
             # Read-only fields go now, warned about once: the provider never sees them.
@@ -71,7 +78,9 @@ class ProgramRun:
             props = props | {"applications": kept["applications"]}
         org = props.get("organizationId")
         if org is None:
-            org = default_organization(_stack_config)
+            org = (
+                default_organization(_stack_config) if organization is FROM_CONFIG else organization
+            )
         probe = plain(_known_now(props))
         if "organizationId" not in probe and org is not None:
             probe["organizationId"] = _known_now(org)

@@ -21,9 +21,12 @@ from typing import Any
 import pulumi
 
 from applivery_pulumi.api.settings import KEYS
-from applivery_pulumi.dynamic.program import ProgramRun
+from applivery_pulumi.dynamic.program import FROM_CONFIG, ProgramRun
 from applivery_pulumi.dynamic.resource import AppleDevicePolicyArgs, PolicyOutputs, policy_props
+from applivery_pulumi.plugin.lookup import GetAppleDevicePolicyResult
 from applivery_pulumi.plugin.tokens import LOOKUP_FUNCTION, PACKAGE, RESOURCE
+from applivery_pulumi.policy.fields import BODY_FIELDS, IDENTITY, LOOKUP, METADATA, OPTIONS
+from applivery_pulumi.policy.values import UNKNOWN
 
 
 class Provider(pulumi.ProviderResource):
@@ -54,6 +57,9 @@ class Provider(pulumi.ProviderResource):
         }
         props = {KEYS[attr].name: value for attr, value in given.items()}
         super().__init__(PACKAGE, resource_name, props, opts)
+        # What the program checks its resources' organization against (None: the plugin's
+        # environment decides, which the program does not see).
+        self.declared_organization: Any = organization_id
 
 
 class AppleDevicePolicy(PolicyOutputs, pulumi.CustomResource):
@@ -71,33 +77,73 @@ class AppleDevicePolicy(PolicyOutputs, pulumi.CustomResource):
         **kwargs: Any,
     ) -> None:
         props = policy_props(args, kwargs)
-        # Two resources of one program on the same policy would overwrite each other.  (Inputs
-        # are the plugin's to check: the organization may come from an explicit provider.)
-        props["policyId"] = ProgramRun.current().sole_owner(
-            resource_name, props["organizationId"], props["policyId"]
-        )
+        # Every problem of every resource, with its field path, before the engine sees any;
+        # and no two resources of one program on the same policy (they would overwrite each
+        # other).
+        organization = _provider_organization(opts)
+        props = ProgramRun.current().checked(resource_name, props, organization=organization)
         super().__init__(RESOURCE, resource_name, props, opts)
+
+    @staticmethod
+    def get(
+        resource_name: str,
+        id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> AppleDevicePolicy:
+        """Read an existing policy without managing it, as the dynamic resource's ``get``: one
+        GET per run, never a write, left alone by ``pulumi destroy``.
+
+        ``id`` is ``<policyId>`` (organization from the provider) or
+        ``<organizationId>/<policyId>``; the outputs are those of a managed policy.
+        """
+        merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
+        resource = AppleDevicePolicy.__new__(AppleDevicePolicy)
+        props: dict[str, Any] = dict.fromkeys((*IDENTITY, *OPTIONS, *BODY_FIELDS, *METADATA))
+        props[LOOKUP] = True
+        pulumi.CustomResource.__init__(resource, RESOURCE, resource_name, props, merged)
+        return resource
+
+
+def _provider_organization(opts: pulumi.ResourceOptions | None) -> Any:
+    """The organization a resource's explicit provider names: ``FROM_CONFIG`` for the default
+    provider (the stack config, as for the dynamic resource), unknown when the program cannot
+    tell (the plugin's check decides then)."""
+    if opts is None or (opts.provider is None and not opts.providers and opts.parent is None):
+        return FROM_CONFIG
+    provider = opts.provider
+    if provider is None and opts.parent is not None:
+        provider = opts.parent.get_provider(RESOURCE)
+    if provider is None and not opts.providers:
+        return FROM_CONFIG
+    if isinstance(provider, Provider) and provider.declared_organization is not None:
+        return provider.declared_organization
+    return UNKNOWN
 
 
 def get_apple_device_policy(
     policy_id: str,
     organization_id: str | None = None,
     opts: pulumi.InvokeOptions | None = None,
-) -> dict[str, Any]:
+) -> GetAppleDevicePolicyResult:
     """Read a policy without managing it: one GET, no write, nothing kept in state.
 
-    The result has the policy's outputs (``organizationId``, ``policyId``, every field as the
-    service stores it, ``version``, ``createdAt``, ``updatedAt``), under their API names.
+    The result has the outputs of ``AppleDevicePolicy.get`` as plain values (``organization_id``,
+    ``policy_id``, every field as the service stores it, ``version``, ``created_at``,
+    ``updated_at``).
     """
     args = {"policyId": policy_id, "organizationId": organization_id}
-    return dict(pulumi.runtime.invoke(LOOKUP_FUNCTION, args, opts).value or {})
+    return GetAppleDevicePolicyResult(
+        pulumi.runtime.invoke(LOOKUP_FUNCTION, args, opts).value or {}
+    )
 
 
 def get_apple_device_policy_output(
     policy_id: pulumi.Input[str],
     organization_id: pulumi.Input[str] | None = None,
     opts: pulumi.InvokeOutputOptions | pulumi.InvokeOptions | None = None,
-) -> pulumi.Output[dict[str, Any]]:
-    """:func:`get_apple_device_policy` for values that are Outputs."""
+) -> pulumi.Output[GetAppleDevicePolicyResult]:
+    """:func:`get_apple_device_policy` for values that are Outputs: each property of the result
+    is an Output too (``get_apple_device_policy_output(...).agent_configuration``)."""
     args = {"policyId": policy_id, "organizationId": organization_id}
-    return pulumi.runtime.invoke_output(LOOKUP_FUNCTION, args, opts)
+    found = pulumi.runtime.invoke_output(LOOKUP_FUNCTION, args, opts)
+    return found.apply(lambda outputs: GetAppleDevicePolicyResult(outputs or {}))
