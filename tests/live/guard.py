@@ -30,13 +30,13 @@ class GuardedClient:
         )
 
     def get(self, policy_id: str) -> dict[str, Any]:
-        self._requests.add("GET", policy_id)
+        self._requests.add("GET", policy_id, by="suite")
         return self._client.get_policy(self.target.organization, policy_id)
 
     def put(self, policy_id: str, body: dict[str, Any]) -> dict[str, Any]:
         if policy_id not in self.target.policies:
             raise NotListed(f"policy {policy_id} is not listed: the suite writes to none but those")
-        self._requests.add("PUT", policy_id)
+        self._requests.add("PUT", policy_id, by="suite")
         return self._client.put_policy(self.target.organization, policy_id, body)
 
     def close(self) -> None:
@@ -53,26 +53,38 @@ class Snapshot:
         self._done = False
 
     def restore(self) -> list[str]:
-        """Put every listed policy back (a PUT only where it changed), read it again, and return
-        one line per policy that is not as recorded.  Runs once, whoever calls first."""
+        """Put every listed policy back (a PUT only where its configuration changed), then read
+        each again, and return one line per policy that is not as recorded.  The reads come
+        after every write: a policy's document names the others that share its profiles.  Runs
+        once, whoever calls first."""
         with self._lock:
             if self._done:
                 return []
             self._done = True
-            return [line for pid in self.recorded if (line := self._restore_one(pid))]
+            problems = {pid: self._put_back(pid) for pid in self.recorded}
+            return [
+                f"{pid}: {problem}"
+                for pid in self.recorded
+                if (problem := problems[pid] or self._check(pid))
+            ]
 
-    def _restore_one(self, policy_id: str) -> str:
+    def _put_back(self, policy_id: str) -> str:
+        body = restore_body(self.recorded[policy_id])
+        try:
+            if restore_body(self.client.get(policy_id)) != body:
+                self.client.put(policy_id, body)
+        except AppliveryError as exc:
+            return str(exc)
+        return ""
+
+    def _check(self, policy_id: str) -> str:
         expected = comparable(self.recorded[policy_id])
         try:
-            if comparable(self.client.get(policy_id)) != expected:
-                self.client.put(policy_id, restore_body(self.recorded[policy_id]))
             found = comparable(self.client.get(policy_id))
         except AppliveryError as exc:
-            return f"{policy_id}: {exc}"
-        if found == expected:
-            return ""
+            return str(exc)
         keys = sorted(k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k))
-        return f"{policy_id}: differs from the recorded document in {', '.join(keys)}"
+        return f"differs from the recorded document in {', '.join(keys)}" if keys else ""
 
 
 def report(problems: list[str]) -> str:

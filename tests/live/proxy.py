@@ -25,26 +25,29 @@ _RETURNED: Final = ("content-type", "retry-after")
 
 
 class Requests:
-    """What went through: ``(method, policy id or "list")`` in order, and refused PUTs."""
+    """What was sent, in order: ``(by, method, policy id or "list")``, ``by`` the CLI (through
+    the proxy) or the suite (its own reads, changes and restore); and the PUTs refused."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.seen: list[tuple[str, str]] = []
+        self.seen: list[tuple[str, str, str]] = []
         self.refused: list[str] = []
 
-    def add(self, method: str, what: str) -> None:
+    def add(self, method: str, what: str, *, by: str = "cli") -> None:
         with self.lock:
-            self.seen.append((method, what))
+            self.seen.append((by, method, what))
 
     def since(self, mark: int) -> collections.Counter[tuple[str, str]]:
+        """The CLI's requests after the first ``mark`` ones."""
         with self.lock:
-            return collections.Counter(self.seen[mark:])
+            return collections.Counter((m, w) for by, m, w in self.seen[mark:] if by == "cli")
 
     def per_policy(self) -> dict[str, collections.Counter[str]]:
+        """``{policy: {"cli GET": n, "suite PUT": n, ...}}``."""
         out: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
         with self.lock:
-            for method, what in self.seen:
-                out[what][method] += 1
+            for by, method, what in self.seen:
+                out[what][f"{by} {method}"] += 1
         return dict(out)
 
 
