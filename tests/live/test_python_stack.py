@@ -48,7 +48,8 @@ class Stack:
 
     def declare(self, *, profiles: list[Any], **args: Any) -> None:
         declared: dict[str, Any] = {"policyId": self.policy, "name": self.name}
-        declared["profiles"] = profiles
+        if profiles:  # only what the policy holds: declaring [] would write an empty list
+            declared["profiles"] = profiles
         if self.segment is not None:
             declared["segmentId"] = str(self.segment)  # the reference's own spelling: "1"
         declared.update(restoreOnDelete=True, **args)

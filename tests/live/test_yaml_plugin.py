@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -25,7 +26,9 @@ def test_yaml_adopts_imports_previews_nothing_and_refuses_a_wrong_token(live: Li
     adopted, imported = live.target.second, live.target.first
     profiles = document_to_state(live.stored(adopted)).get("profiles", [])
     name = f"live {live.run_id} yaml"
-    program = "resources:\n" + declared("adopted", adopted, f"name: {name}\nprofiles: {profiles}")
+    # Only what the policy holds: declaring [] would write an empty list.
+    listed = f"\nprofiles: {json.dumps(profiles)}" if profiles else ""
+    program = "resources:\n" + declared("adopted", adopted, f"name: {name}{listed}")
     project = live.project("live-yaml", program, runtime="yaml")
 
     window = live.proxy.window()
@@ -43,11 +46,11 @@ def test_yaml_adopts_imports_previews_nothing_and_refuses_a_wrong_token(live: Li
     stored = live.stored(imported)["name"]
 
     # Both declared, the profiles in another order: nothing to do, nothing sent.
-    body = f"name: {name}\nprofiles: {list(reversed(profiles))}"
+    body = f"name: {name}" + (f"\nprofiles: {json.dumps(profiles[::-1])}" if profiles else "")
     project.set_program(
         "resources:\n"
         + declared("adopted", adopted, body)
-        + declared("imported", imported, f"name: {stored!r}")
+        + declared("imported", imported, f"name: {json.dumps(stored)}")
     )
     window = live.proxy.window()
     project.run("preview", "--diff", "--expect-no-changes")
