@@ -61,6 +61,13 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # pytest then runs every finalizer, the restore among them
 
 
+def _restore_at_exit(snapshot: Snapshot) -> None:
+    """Only when the session ended without its finalizer: that one restores first."""
+    problems = snapshot.restore()
+    if problems:
+        report(problems)
+
+
 def _emulator(workdir: Path) -> tuple[Emulator, Target]:
     token = "live-" + secrets.token_urlsafe(18)
     emu = Emulator(workdir, token=token, seed=seed.seed(), create_org=False).start()
@@ -85,7 +92,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     except AppliveryError as exc:
         _stop(proxy, client, emulator)
         pytest.exit(f"live suite not started: {exc}", returncode=2)
-    atexit.register(snapshot.restore)
+    atexit.register(_restore_at_exit, snapshot)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         yield Live(target, proxy, client, snapshot, workdir, secrets.token_hex(3))
