@@ -9,6 +9,9 @@ import pytest
 
 from harness.emulator import Emulator, start_emulator
 
+# Seconds per tier and the slowest tests, printed at the end of every run.
+pytest_plugins = ["tests.tiers"]
+
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
