@@ -83,6 +83,13 @@ class Result:
     def output(self) -> str:
         return self.stdout + self.stderr
 
+    @property
+    def diagnostics(self) -> list[str]:
+        """The messages of a ``--json`` run's diagnostic events, each once (the CLI's display
+        repeats a message on progress lines and again in its summary)."""
+        events = [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
+        return [e["diagnosticEvent"]["message"] for e in events if "diagnosticEvent" in e]
+
 
 class PulumiFailed(AssertionError):
     pass

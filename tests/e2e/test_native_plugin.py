@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from applivery_pulumi.lifecycle import RELEASED
 from harness.emulator import REPO, Emulator, new_object_id, start_emulator
 from harness.project import PulumiProject
 from tests.e2e.test_lifecycle import PROFILE_A, PROFILE_B
@@ -173,6 +174,25 @@ def test_cli_import_reads_without_writing_then_preview_is_empty(
 
 
 # -- bad input, errors, secrets ----------------------------------------------------------------
+
+
+def test_destroy_says_once_that_nothing_was_deleted_in_applivery(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    kept, restored = emu.create_policy(name="Kept"), emu.create_policy(name="Restored")
+    program = "resources:\n" + "".join(
+        [
+            policy_yaml("first", kept["id"], "name: Managed first"),
+            policy_yaml("second", restored["id"], "name: Managed second\nrestoreOnDelete: true"),
+        ]
+    )
+    project = yaml_project(tmp_path, emu, program)
+    project.run("up", "--yes", "--skip-preview")
+
+    destroyed = project.run("destroy", "--yes", "--skip-preview", "--json")
+    assert [m.strip() for m in destroyed.diagnostics if RELEASED in m] == [RELEASED]
+    assert emu.get_policy(kept["id"])["name"] == "Managed first"
+    assert emu.get_policy(restored["id"])["name"] == "Restored"
 
 
 def test_bad_input_is_rejected_at_preview_naming_the_field(tmp_path: Path, emu: Emulator) -> None:
