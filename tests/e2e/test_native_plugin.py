@@ -197,6 +197,33 @@ def test_destroy_says_once_that_nothing_was_deleted_in_applivery(
     assert emu.get_policy(restored["id"])["name"] == "Restored"
 
 
+def test_a_preview_of_an_update_knows_what_the_update_keeps(tmp_path: Path, emu: Emulator) -> None:
+    adopted, other = emu.create_policy(name="Draft"), emu.create_policy(name="Other")
+
+    def program(name: str) -> str:
+        copied = 'name: "Was ${corp.preAdoption.name}, since ${corp.createdAt}"'
+        return "resources:\n" + "".join(
+            [
+                policy_yaml("corp", adopted["id"], f"name: {name}\nrestoreOnDelete: true"),
+                policy_yaml("copy", other["id"], copied),
+            ]
+        )
+
+    project = yaml_project(tmp_path, emu, program("One"))
+    project.run("up", "--yes", "--skip-preview")
+    emu.reset_counters()
+
+    project.set_program(program("Two"))
+    preview = project.run("preview", "--diff")
+    # Only corp changes: what copy reads of it (pre-adoption record, creation time) is known.
+    assert "1 to update" in preview.output and "[unknown]" not in preview.output, preview.output
+    assert re.search(r'~ name\s*: "One" => "Two"', preview.output), preview.output
+    assert emu.counters()["total"] == 0, "a preview sends no request"
+    project.run("up", "--yes", "--skip-preview")
+    assert emu.get_policy(other["id"])["name"].startswith("Was Draft, since ")
+    project.run("preview", "--expect-no-changes")
+
+
 def test_bad_input_is_rejected_at_preview_naming_the_field(tmp_path: Path, emu: Emulator) -> None:
     policy = emu.create_policy(name="Draft")
     body = (
