@@ -190,9 +190,11 @@ def test_destroy_says_once_that_nothing_was_deleted_in_applivery(
     )
     project = yaml_project(tmp_path, emu, program)
     project.run("up", "--yes", "--skip-preview")
+    emu.reset_counters()
 
     destroyed = project.run("destroy", "--yes", "--skip-preview", "--json")
     assert [m.strip() for m in destroyed.diagnostics if RELEASED in m] == [RELEASED]
+    assert requests(emu) == (0, 1), "the restore's PUT, no delete (the API has none)"
     assert emu.get_policy(kept["id"])["name"] == "Managed first"
     assert emu.get_policy(restored["id"])["name"] == "Restored"
 
