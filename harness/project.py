@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from applivery_pulumi.text import version
 from harness.emulator import REPO, Emulator
 
 TOOLS_BIN = REPO / ".tools" / "bin"
@@ -68,6 +69,9 @@ def engine_env(workdir: Path, extra: Mapping[str, str] | None = None) -> dict[st
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
             "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
             "PULUMI_DIY_BACKEND_NO_LEGACY_WARNING": "true",
+            # As scripts/pulumi-env: the provider plugin from PULUMI_HOME's plugin cache, where
+            # PulumiProject installs it, not from PATH (which the engine warns about).
+            "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
             "NO_COLOR": "1",
         }
     )
@@ -85,6 +89,13 @@ class Result:
     @property
     def output(self) -> str:
         return self.stdout + self.stderr
+
+    @property
+    def diagnostics(self) -> list[str]:
+        """The messages of a ``--json`` run's diagnostic events, each once (the CLI's display
+        repeats a message on progress lines and again in its summary)."""
+        events = [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
+        return [e["diagnosticEvent"]["message"] for e in events if "diagnosticEvent" in e]
 
 
 class PulumiFailed(AssertionError):
@@ -141,6 +152,9 @@ class PulumiProject:
         self.runtime = runtime
         self.virtualenv = virtualenv
         self.env = engine_env(self.dir, env)
+        # What scripts/setup does for a user, into this project's PULUMI_HOME.
+        plugin = str(VENV / "bin" / "pulumi-resource-applivery")
+        self.run("plugin", "install", "resource", "applivery", version(), "--file", plugin)
         self.set_program(program)
         self.declare([])
         self.run("stack", "init", stack, "--secrets-provider", "passphrase")

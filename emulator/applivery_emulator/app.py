@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__, admin_routes, api_routes, errors
@@ -61,7 +62,9 @@ def create_app(settings: Settings) -> EmulatorMiddleware:
         yield
         store.close()
 
-    app = FastAPI(
+    # FastAPI's /docs and /redoc pages load their scripts from a CDN (blank offline); these load
+    # them from the fastapi-offline package, under /static-offline-docs.
+    app = FastAPIOffline(
         title="Applivery API emulator",
         version=__version__,
         description=(

@@ -7,6 +7,7 @@ SDK's dynamic-provider host (which pickles it into state) and by the provider pl
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import threading
@@ -43,6 +44,14 @@ Warn = Callable[[str], None]
 
 # Process-wide: the SDK's host serves every resource of a process with one provider.
 _IN_FLIGHT: Final = orphan.InFlight()
+# Said by the first delete of a process (the SDK's host and the plugin each serve a run from one
+# process; that delete takes the lock for good): the engine reports each policy as "deleted".
+RELEASED: Final = (
+    'applivery: Pulumi says "deleted", but nothing is deleted in Applivery: a policy removed '
+    "from the stack is released, left in Applivery as it is (with restoreOnDelete: as it was "
+    "before adoption)"
+)
+_RELEASE_TOLD: Final = threading.Lock()
 
 
 def short_errors(method: Callable[P, R]) -> Callable[P, R]:
@@ -80,18 +89,10 @@ class PolicyDiffResult(DiffResult):
         return sorted({diff.top_level(path) for path in self.paths})
 
 
-# restoreOnDelete: create reads and keeps the configuration from before adoption (preAdoption)
-# only when it is set, since that costs a GET per policy and doubles the policy's state; delete
-# puts preAdoption back.  So it cannot be turned on after adoption: nothing was kept.
 def _check_restorable(old: dict[str, Any], new: dict[str, Any]) -> None:
-    wanted = new.get("restoreOnDelete")
-    if wanted is True and not old.get("restoreOnDelete") and "preAdoption" not in old:
-        raise errors.NothingToRestoreError(
-            f"policy {old.get('policyId') or new.get('policyId')}: restore_on_delete can only be "
-            "set when the policy is adopted, since its configuration from before adoption is "
-            "recorded (pre_adoption) only then, and this policy was adopted without it: remove "
-            "restore_on_delete (destroy then leaves the policy as it is)"
-        )
+    problem = validate.restore_problem(old, new)
+    if problem:
+        raise errors.NothingToRestoreError(problem)
 
 
 def to_stderr(message: str) -> None:
@@ -299,6 +300,8 @@ class AppleDevicePolicyProvider(ResourceProvider):
 
     @short_errors
     def delete(self, _id: str, props: dict[str, Any]) -> None:
+        if _RELEASE_TOLD.acquire(blocking=False):
+            self._warn(RELEASED)
         state = plain(props)
         if not state.get("restoreOnDelete"):
             return
@@ -306,12 +309,9 @@ class AppleDevicePolicyProvider(ResourceProvider):
         if not isinstance(snapshot, dict) or not validate.body(snapshot):
             self._warn(f"policy {state.get('policyId')}: no pre-adoption configuration to restore")
             return
-        try:
-            self._client().put_policy(
-                state["organizationId"], state["policyId"], validate.body(snapshot)
-            )
-        except errors.NotFoundError:
-            return  # gone already: nothing to restore
+        with contextlib.suppress(errors.NotFoundError):  # gone already: nothing to restore
+            org, policy_id = state["organizationId"], state["policyId"]
+            self._client().put_policy(org, policy_id, validate.body(snapshot))
 
     def _locate(self, id_: str, known: dict[str, Any]) -> tuple[str, str]:
         """``<policyId>`` or ``<organizationId>/<policyId>`` (the forms ``import_`` accepts)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from applivery_pulumi.lifecycle import RELEASED
 from harness.emulator import Emulator
 from harness.project import PulumiProject, assert_short_error
 
@@ -138,6 +139,24 @@ def test_wrong_token_fails_with_token_advice(tmp_path: Path, emu: Emulator) -> N
     assert "applivery:apiToken" in result.output
     assert_short_error(result.output, "4004")
     assert emu.get_policy(policy["id"])["name"] == "Draft"
+
+
+def test_destroy_says_once_that_nothing_was_deleted_in_applivery(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    ids = [emu.create_policy(name=f"Draft {i}")["id"] for i in range(3)]
+    project = project_for(tmp_path, emu)
+    project.declare(
+        [
+            {"name": f"p{i}", "args": {"policyId": pid, "name": f"Managed {i}"}}
+            for i, pid in enumerate(ids)
+        ]
+    )
+    project.run("up", "--yes", "--skip-preview")
+
+    destroyed = project.run("destroy", "--yes", "--skip-preview", "--json")
+    assert [m.strip() for m in destroyed.diagnostics if RELEASED in m] == [f"warning: {RELEASED}"]
+    assert [emu.get_policy(pid)["name"] for pid in ids] == [f"Managed {i}" for i in range(3)]
 
 
 def test_destroy_releases_or_restores(tmp_path: Path, emu: Emulator) -> None:

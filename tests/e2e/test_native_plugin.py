@@ -1,8 +1,8 @@
 """End to end: the provider plugin ``pulumi-resource-applivery`` on the real CLI and emulator.
 
 YAML programs run on the official YAML language host (``scripts/bootstrap-yaml``), Python
-programs on ``applivery_pulumi.native``; the engine finds the plugin on ``PATH`` (the
-virtualenv's ``bin``, where pip put it) and says so with a warning.
+programs on ``applivery_pulumi.native``; the engine takes the plugin from the plugin cache,
+where the harness installs it as ``scripts/setup`` does, and so warns of no plugin on ``PATH``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import importlib.metadata
 import json
 import os
 import re
+import subprocess
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,8 @@ from typing import Any
 import pytest
 
 from applivery_emulator.seed import example_seed_path
+from applivery_pulumi.lifecycle import RELEASED
+from applivery_pulumi.text import version
 from harness.emulator import REPO, Emulator, new_object_id, start_emulator
 from harness.project import VENV, PulumiProject
 from tests.e2e.test_lifecycle import PROFILE_A, PROFILE_B
@@ -77,7 +80,7 @@ def test_the_yaml_example_adopts_shows_drift_and_restores(tmp_path: Path, seeded
 
     emu.reset_counters()
     up = project.run("up", "--yes", "--skip-preview")
-    assert PATH_WARNING in up.output
+    assert PATH_WARNING not in up.output, "the plugin came from the plugin cache"
     # two adoptions (PUT), the pre-adoption record of sales and the lookup (GET)
     assert requests(emu) == (2, 2)
     corporate = emu.get_policy(CORPORATE)
@@ -176,6 +179,54 @@ def test_cli_import_reads_without_writing_then_preview_is_empty(
 # -- bad input, errors, secrets ----------------------------------------------------------------
 
 
+def test_destroy_says_once_that_nothing_was_deleted_in_applivery(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    kept, restored = emu.create_policy(name="Kept"), emu.create_policy(name="Restored")
+    program = "resources:\n" + "".join(
+        [
+            policy_yaml("first", kept["id"], "name: Managed first"),
+            policy_yaml("second", restored["id"], "name: Managed second\nrestoreOnDelete: true"),
+        ]
+    )
+    project = yaml_project(tmp_path, emu, program)
+    project.run("up", "--yes", "--skip-preview")
+    emu.reset_counters()
+
+    destroyed = project.run("destroy", "--yes", "--skip-preview", "--json")
+    assert [m.strip() for m in destroyed.diagnostics if RELEASED in m] == [RELEASED]
+    assert requests(emu) == (0, 1), "the restore's PUT, no delete (the API has none)"
+    assert emu.get_policy(kept["id"])["name"] == "Managed first"
+    assert emu.get_policy(restored["id"])["name"] == "Restored"
+
+
+def test_a_preview_of_an_update_knows_what_the_update_keeps(tmp_path: Path, emu: Emulator) -> None:
+    adopted, other = emu.create_policy(name="Draft"), emu.create_policy(name="Other")
+
+    def program(name: str) -> str:
+        copied = 'name: "Was ${corp.preAdoption.name}, since ${corp.createdAt}"'
+        return "resources:\n" + "".join(
+            [
+                policy_yaml("corp", adopted["id"], f"name: {name}\nrestoreOnDelete: true"),
+                policy_yaml("copy", other["id"], copied),
+            ]
+        )
+
+    project = yaml_project(tmp_path, emu, program("One"))
+    project.run("up", "--yes", "--skip-preview")
+    emu.reset_counters()
+
+    project.set_program(program("Two"))
+    preview = project.run("preview", "--diff")
+    # Only corp changes: what copy reads of it (pre-adoption record, creation time) is known.
+    assert "1 to update" in preview.output and "[unknown]" not in preview.output, preview.output
+    assert re.search(r'~ name\s*: "One" => "Two"', preview.output), preview.output
+    assert emu.counters()["total"] == 0, "a preview sends no request"
+    project.run("up", "--yes", "--skip-preview")
+    assert emu.get_policy(other["id"])["name"].startswith("Was Draft, since ")
+    project.run("preview", "--expect-no-changes")
+
+
 def test_bad_input_is_rejected_at_preview_naming_the_field(tmp_path: Path, emu: Emulator) -> None:
     policy = emu.create_policy(name="Draft")
     body = (
@@ -239,6 +290,43 @@ def test_a_program_outside_the_virtualenv_uses_the_installed_plugin(
     path = os.pathsep.join(p for p in project.env["PATH"].split(os.pathsep) if p != venv_bin)
     up = project.run("up", "--yes", "--skip-preview", extra_env={"PATH": path})
     assert PATH_WARNING not in up.output, "the plugin came from the plugin cache"
+    assert emu.get_policy(policy["id"])["name"] == "Corporate"
+
+
+def test_with_the_plugin_installed_by_the_scripts_no_command_warns_of_path(
+    tmp_path: Path, emu: Emulator
+) -> None:
+    """A user's way: scripts/setup runs scripts/install-plugin, then `. scripts/pulumi-env`."""
+    policy = emu.create_policy(name="Draft")
+    program = "resources:\n" + policy_yaml("corp", policy["id"], "name: Corporate")
+    project = yaml_project(tmp_path, emu, program)
+    # The user's environment: their own PULUMI_HOME, nothing else of Pulumi's set.
+    user = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "APPLIVERY_"))}
+    user["PULUMI_HOME"] = str(tmp_path / "home")
+    installed = subprocess.run(
+        [str(REPO / "scripts" / "install-plugin")],
+        env=user,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f"applivery {version()} into {tmp_path / 'home'}/plugins" in installed.stdout
+    keep = ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE")
+    user.update({k: project.env[k] for k in keep})
+    commands = ["up --yes", "preview --expect-no-changes", "refresh --yes", "destroy --yes"]
+    script = f". {REPO / 'scripts' / 'pulumi-env'}\n" + "".join(
+        f"pulumi {c} --stack {project.stack} --non-interactive\n" for c in commands
+    )
+    ran = subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=project.dir,
+        env=user,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
+    assert "$PATH" not in ran.stdout + ran.stderr
     assert emu.get_policy(policy["id"])["name"] == "Corporate"
 
 
@@ -433,7 +521,7 @@ def test_two_explicit_providers_in_python_with_the_native_classes(
     project = PulumiProject(tmp_path / "project", None, program=TWO_ACCOUNTS_PYTHON)
     policies = _configure_accounts(project, accounts)
     up = project.run("up", "--yes", "--skip-preview")
-    assert PATH_WARNING in up.output
+    assert PATH_WARNING not in up.output, "the plugin came from the plugin cache"
     for emu in accounts.values():
         assert requests(emu) == (1, 1), "one adoption, one lookup"
     _assert_each_account_kept_its_own(project, accounts, policies, "{tenant} iOS")

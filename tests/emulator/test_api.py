@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -180,10 +182,17 @@ def test_openapi_document_shows_the_policy_api(emu: Emulator) -> None:
     assert {"page", "limit", "sort", "name", "targetType", "segmentId"} <= list_params
 
 
-def test_docs_page_is_served(emu: Emulator) -> None:
-    r = httpx.get(emu.base_url + "/docs")
+@pytest.mark.parametrize(("page", "viewer"), [("/docs", "swagger-ui"), ("/redoc", "redoc")])
+def test_docs_pages_load_all_from_the_emulator(emu: Emulator, page: str, viewer: str) -> None:
+    """Offline too: a script, style or icon from a CDN would leave the page blank."""
+    r = httpx.get(emu.base_url + page)
     assert r.status_code == 200
-    assert "swagger" in r.text.lower()
+    assert "://" not in r.text, f"{page} loads from another origin"
+    assets = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+    assert any(viewer in asset and asset.endswith(".js") for asset in assets), assets
+    for asset in assets:
+        got = httpx.get(emu.base_url + asset)
+        assert got.status_code == 200 and got.content, asset
 
 
 def test_generated_ids_are_object_ids(emu: Emulator) -> None:

@@ -9,6 +9,7 @@ that is the count written, ids checked whole, and files that ``PolicySet`` loads
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -327,3 +328,14 @@ def test_invisible_characters_are_written_escaped_and_load_back_the_same(
     assert loaded[TWIN_B]["name"] == "Política Ñ"
     # A name without invisible characters is written as it is, letters and all.
     assert sum("name: Política Ñ\n" in text for text in texts) == 1
+
+
+def test_help_is_plain_text_with_what_export_does(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "applivery-pulumi: tools around the Applivery Pulumi provider." in out
+    assert "writes one policy file per\npolicy of an organization" in out
+    # No reStructuredText (``literal``, :role:`x`), which a terminal shows as it is.
+    assert "``" not in out and not re.search(r":\w+:`", out), out

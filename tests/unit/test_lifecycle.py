@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 from pulumi.runtime import rpc
 
+from applivery_pulumi import lifecycle
 from applivery_pulumi.api import errors
 
 from .unit_support import (
@@ -475,6 +478,20 @@ def test_delete_with_restore_but_no_snapshot_warns_and_writes_nothing(
         make_provider().delete(PID, engine_props(olds))
     assert not anything.called
     assert "no pre-adoption configuration" in capsys.readouterr().err
+
+
+def test_the_deletes_of_a_process_say_once_that_nothing_is_deleted_in_applivery(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Fresh for this test: the process's first delete takes it for good.
+    monkeypatch.setattr(lifecycle, "_RELEASE_TOLD", threading.Lock())
+    said: list[str] = []
+    olds = {"organizationId": ORG, "policyId": PID, "name": "x"}
+    providers = [make_provider(said.append) for _ in range(2)]  # the SDK's host rebuilds one
+    with mocked(), ThreadPoolExecutor(4) as pool:  # the plugin deletes on threads
+        list(pool.map(lambda i: providers[i % 2].delete(PID, engine_props(olds)), range(8)))
+    assert said == [lifecycle.RELEASED]
+    assert "nothing is deleted in Applivery" in said[0]
 
 
 def test_the_restore_warning_escapes_what_the_service_named(

@@ -1,12 +1,14 @@
-"""``applivery-pulumi``: tools around the provider.
+"""applivery-pulumi: tools around the Applivery Pulumi provider.
 
-``applivery-pulumi export --organization ORG --out stacks/policies/`` writes one policy file per
-policy of an organization, marked ``import: true``: the next ``pulumi up`` adopts them all without
-writing to any; ``--skip-managed`` leaves out the policies a stack manages already (``managed.py``).
-What it writes, and never does, is README's "Policies as data"; each rule is explained where it is
-enforced (``folder.py`` for where files go).  Exit status: 1 when a policy was not exported, 2 for
-a bad command line or a setting refused before any request.
+applivery-pulumi export --organization ORG --out stacks/policies/ writes one policy file per
+policy of an organization, marked import: true; the next pulumi up adopts them all without
+writing to any; --skip-managed leaves out the policies a stack manages already.  Exit status: 1
+when a policy was not exported, 2 for a bad command line or a setting refused before any request.
 """
+
+# The docstring above is plain text: --help prints it as it is (argparse renders no markup).
+# What export writes, and never does, is README's "Policies as data"; each rule is explained
+# below where it is enforced.
 
 from __future__ import annotations
 
@@ -237,7 +239,11 @@ def export(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="applivery-pulumi", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="applivery-pulumi",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("export", help="write one policy file per existing policy, for import")
     ex.add_argument(

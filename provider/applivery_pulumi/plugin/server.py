@@ -52,7 +52,7 @@ from applivery_pulumi.api import errors
 from applivery_pulumi.api.settings import KEYS as SETTINGS_KEYS
 from applivery_pulumi.lifecycle import AppleDevicePolicyProvider, Warn, to_stderr
 from applivery_pulumi.orphan import GRACE_SECONDS, engine_gone
-from applivery_pulumi.plugin import config
+from applivery_pulumi.plugin import config, preview
 from applivery_pulumi.plugin.codec import property_map, python_map
 from applivery_pulumi.plugin.engine_log import EngineLog, resource_urn
 from applivery_pulumi.plugin.grpc_options import GRPC_OPTIONS
@@ -108,10 +108,10 @@ class AppliveryProvider(Provider):
     async def configure(self, request: ConfigureRequest) -> ConfigureResponse:
         self.policies.use(config.settings(python_map(request.args), request.variables))
         # Secrets are not accepted: the engine strips them from resource inputs before sending
-        # and marks outputs whose inputs were secret.  Previews need no provider call.
+        # and marks outputs whose inputs were secret.  Previews show what is known (preview.py).
         return ConfigureResponse(
             accept_secrets=False,
-            supports_preview=False,
+            supports_preview=True,
             accept_resources=False,
             accept_outputs=False,
         )
@@ -147,6 +147,8 @@ class AppliveryProvider(Provider):
 
     async def create(self, request: CreateRequest) -> CreateResponse:
         _only_policies(request.type)
+        if request.preview:
+            return CreateResponse("", property_map(preview.outputs(python_map(request.properties))))
         result = await self._run(
             self.policies.create, python_map(request.properties), urn=request.urn
         )
@@ -168,6 +170,8 @@ class AppliveryProvider(Provider):
     async def update(self, request: UpdateRequest) -> UpdateResponse:
         _only_policies(request.type)
         olds, news = python_map(request.olds), python_map(request.news)
+        if request.preview:
+            return UpdateResponse(property_map(preview.outputs(news, olds)))
         result = await self._run(
             self.policies.update, request.resource_id, olds, news, urn=request.urn
         )

@@ -74,6 +74,8 @@ OPTIONS: Final = ("restoreOnDelete", "importExisting")
 # What the service derives and the resource keeps as outputs.  Timestamps stay the service's
 # text: the reference's own examples are not valid RFC 3339.
 METADATA: Final = ("version", "createdAt", "updatedAt")
+# The metadata each write changes (the service counts versions and stamps the update).
+WRITTEN: Final = ("version", "updatedAt")
 # The configuration before adoption, kept with restoreOnDelete (which puts it back).
 PRE_ADOPTION: Final = "preAdoption"
 # Properties that are outputs only: declared by the resource so they exist as Outputs.

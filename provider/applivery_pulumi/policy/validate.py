@@ -59,6 +59,22 @@ def read_only_warning(path: str) -> str:
     )
 
 
+# restoreOnDelete: create reads and keeps the configuration from before adoption (preAdoption)
+# only when it is set, since that costs a GET per policy and doubles the policy's state; delete
+# puts preAdoption back.  So it cannot be turned on after adoption: nothing was kept.
+def restore_problem(old: dict[str, Any], new: dict[str, Any]) -> str | None:
+    """Why ``new`` (inputs) cannot turn restoreOnDelete on for a policy adopted as ``old``."""
+    wanted = new.get("restoreOnDelete")
+    if wanted is True and not old.get("restoreOnDelete") and "preAdoption" not in old:
+        return (
+            f"policy {old.get('policyId') or new.get('policyId')}: restore_on_delete can only be "
+            "set when the policy is adopted, since its configuration from before adoption is "
+            "recorded (pre_adoption) only then, and this policy was adopted without it: remove "
+            "restore_on_delete (destroy then leaves the policy as it is)"
+        )
+    return None
+
+
 def body(inputs: dict[str, Any]) -> dict[str, Any]:
     """The body fields of a declaration (canonical: ``segmentId`` a number, no read-only field)."""
     found: dict[str, Any] = {k: inputs[k] for k in BODY_FIELDS if k in inputs}
