@@ -109,7 +109,8 @@ class AppliveryProvider(Provider):
         return CheckResponse(inputs=inputs, failures=failures)
 
     async def configure(self, request: ConfigureRequest) -> ConfigureResponse:
-        self.policies.use(config.settings(python_map(request.args), request.variables))
+        provider = config.explicit_provider(resource_urn.get())  # set by the servicer
+        self.policies.use(config.settings(python_map(request.args), request.variables, provider))
         # Secrets are not accepted: the engine strips them from resource inputs before sending
         # and marks outputs whose inputs were secret.  Previews need no provider call.
         return ConfigureResponse(
