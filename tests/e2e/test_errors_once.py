@@ -36,7 +36,7 @@ HOST_THREADS = 4
 def diagnostics(output: str) -> str:
     """The CLI's summary of the errors, one entry per failed resource (progress lines repeat
     each error as it happens)."""
-    return output.split("\nDiagnostics:", 1)[1]
+    return output.rsplit("\nDiagnostics:", 1)[1]
 
 
 def _assert_said_once(output: str) -> None:
