@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from applivery_pulumi.api.first_failure import PROCESS_FAILURES
 from applivery_pulumi.api.settings import KEYS
 
 
@@ -17,3 +20,11 @@ def clear_applivery_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def _no_applivery_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # Settings fall back to these variables: a developer's shell must not change the results.
     clear_applivery_environment(monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def _no_failure_of_an_earlier_test() -> Iterator[None]:
+    # The process remembers a refused token per base URL: the tests share both.
+    PROCESS_FAILURES.clear()
+    yield
+    PROCESS_FAILURES.clear()

@@ -9,10 +9,12 @@ import asyncio
 import importlib.metadata
 import subprocess
 import sys
+import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import grpc
+import httpx
 import pytest
 from pulumi.provider.experimental.property_value import PropertyValue
 from pulumi.provider.experimental.provider import (
@@ -37,7 +39,16 @@ from applivery_pulumi.plugin.engine_log import EngineLog, resource_urn
 from applivery_pulumi.plugin.schema import LOOKUP_FUNCTION, RESOURCE
 from applivery_pulumi.plugin.server import AppliveryProvider
 from applivery_pulumi.plugin.servicer import Servicer, sentence
-from tests.unit.unit_support import BASE, ORG, PID, TOKEN, FakeApplivery, mocked
+from tests.unit.unit_support import (
+    BASE,
+    ORG,
+    PID,
+    TOKEN,
+    FakeApplivery,
+    envelope,
+    mocked,
+    policy_path,
+)
 
 T = TypeVar("T")
 URN = f"urn:pulumi:test::proj::{RESOURCE}::corp"
@@ -392,3 +403,76 @@ def test_the_package_does_not_load_the_plugin_or_native_classes() -> None:
 def test_warnings_fall_back_to_stderr_without_an_engine(capsys: pytest.CaptureFixture[str]) -> None:
     EngineLog("127.0.0.1:1")("applications[0].actionStatus is read-only")
     assert "warning: applications[0].actionStatus is read-only" in capsys.readouterr().err
+
+
+# -- an explicit provider's token (issue 24, point 5) --------------------------------------------
+
+
+def _configured_through_the_servicer(urn: str) -> AppliveryProvider:
+    provider = AppliveryProvider()
+    servicer = Servicer([], "0.0.0", provider, engine_address="127.0.0.1:1")
+    request = provider_pb2.ConfigureRequest(urn=urn, acceptSecrets=True)
+    request.args.update({"apiToken": TOKEN, "baseUrl": BASE, "organizationId": ORG})
+
+    async def configure() -> None:
+        await servicer.Configure(request, _Context())
+
+    run(configure())
+    return provider
+
+
+@pytest.mark.parametrize(
+    ("name", "advice"),
+    [
+        ("globex", "check the apiToken of provider globex"),
+        # A default provider takes stack config (or the environment): the sentence says so.
+        ("default_0_1_0", errors.CHECK_THE_SETTING),
+        ("default", errors.CHECK_THE_SETTING),
+    ],
+)
+def test_a_refused_token_names_the_explicit_provider_it_is_the_property_of(
+    name: str, advice: str
+) -> None:
+    provider = _configured_through_the_servicer(
+        f"urn:pulumi:test::proj::pulumi:providers:applivery::{name}"
+    )
+    with mocked() as router:
+        router.put(f"{BASE}{policy_path()}").respond(
+            401, json={"status": False, "error": {"code": 4004, "message": "Invalid Token"}}
+        )
+        with pytest.raises(errors.AuthenticationError) as refused:
+            run(provider.create(CreateRequest(URN, props(**DECLARED), 0, False)))
+    assert str(refused.value) == (
+        f"Applivery refused policy {PID} of organization {ORG} (401, 4004 Invalid Token): the "
+        f"service rejected the API token; {advice}"
+    )
+
+
+# -- a lookup beside a bad input (issue 24, point 4) ---------------------------------------------
+
+
+def test_a_failing_check_answers_after_the_lookups_in_flight() -> None:
+    provider = configured()
+    order: list[str] = []
+
+    def slow(_request: httpx.Request) -> httpx.Response:
+        time.sleep(0.1)  # the lookup is still waiting for its answer when the check fails
+        return httpx.Response(200, json=envelope({"id": PID, "name": "Stored"}))
+
+    async def both() -> None:
+        async def lookup() -> None:
+            await provider.invoke(InvokeRequest(LOOKUP_FUNCTION, props(policyId=PID)))
+            order.append("lookup")
+
+        async def check() -> None:
+            bad = props(**DECLARED, scripts=[{"type": "sometimes"}])
+            result = await provider.check(CheckRequest(URN, {}, bad, b""))
+            assert result.failures
+            order.append("check")
+
+        await asyncio.gather(check(), lookup())
+
+    with mocked() as router:
+        router.get(f"{BASE}{policy_path()}").mock(side_effect=slow)
+        run(both())
+    assert order == ["lookup", "check"]

@@ -15,10 +15,11 @@ from typing import Any, Final, Literal
 import httpx
 
 from applivery_pulumi.api import errors
+from applivery_pulumi.api.first_failure import PROCESS_FAILURES, FirstFailures, key
 from applivery_pulumi.api.pacing import PROCESS_PACERS, Pacer
 from applivery_pulumi.api.paths import POLICIES
 from applivery_pulumi.api.retries import RetryPolicy
-from applivery_pulumi.api.settings import Settings
+from applivery_pulumi.api.settings import KEYS, Settings
 from applivery_pulumi.api.transport import Transport, http_client
 from applivery_pulumi.policy.fields import HEX24_RE, ORGANIZATION_ID_RE
 from applivery_pulumi.text import shown, version
@@ -64,6 +65,7 @@ class AppliveryClient:
         backoff_max: float = 8.0,
         transport: httpx.BaseTransport | None = None,
         pacer: Pacer | None = None,
+        first_failures: FirstFailures | None = None,
     ) -> None:
         if settings.api_token is None:
             raise errors.ConfigurationError(
@@ -86,7 +88,10 @@ class AppliveryClient:
             token=token,
             attempt_seconds=timeout,
             pacer=pacer or (PROCESS_PACERS.at(rate) if rate else None),
+            check_token=errors.token_advice(_token_origin(settings)),
         )
+        self._first_failures = PROCESS_FAILURES if first_failures is None else first_failures
+        self._key = key(settings.base_url, token)
         self._retrying = RetryPolicy(
             max_attempts=max_attempts,
             budget=max_total_seconds or settings.max_retry_seconds,
@@ -180,7 +185,26 @@ class AppliveryClient:
     def _call(self, method: str, path: str, org: str, policy_id: str | None, **kwargs: Any) -> Any:
         _check_ids(org, policy_id)
         what = _what(org, policy_id)
-        return self._retrying.run(lambda: self._transport.once(method, path, what, **kwargs))
+
+        def attempt() -> Any:
+            # Before each attempt, retries included: a failure of the whole run stops them too.
+            self._first_failures.check(self._key, what)
+            return self._transport.once(method, path, what, **kwargs)
+
+        try:
+            return self._retrying.run(attempt)
+        except errors.AppliveryError as exc:
+            settled = self._first_failures.settle(self._key, exc, what)
+            if settled is exc:
+                raise
+            raise settled from None
+
+
+def _token_origin(settings: Settings) -> str | None:
+    """Where the token was set when it is not stack config or the environment (the property of
+    an explicit provider of the plugin); None otherwise."""
+    origin = settings.origin.get("api_token")
+    return None if origin is None or origin in KEYS["api_token"] else origin
 
 
 def _page_number(value: Any) -> int | Literal[False] | None:

@@ -18,10 +18,16 @@ _CREDENTIAL: Final = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s\"',;]+")
 
 
 class AppliveryError(Exception):
-    """Base class: ``str(error)`` is the whole message, fit for the CLI."""
+    """Base class: ``str(error)`` is the whole message, fit for the CLI.
+
+    ``run_wide`` is set on a failure that every later call of the run to the same service with
+    the same token would meet too (a 401, a base URL that cannot be reached): the short sentence
+    those calls quote instead of repeating the whole one (``api/first_failure.py``).
+    """
 
     status: int | None = None
     code: int | None = None
+    run_wide: str | None = None
 
     def __init__(self, message: str, *, status: int | None = None, code: int | None = None):
         super().__init__(message)
@@ -80,6 +86,11 @@ class TransportError(AppliveryError):
     """No HTTP answer: DNS, connection refused or dropped, TLS, timeout."""
 
 
+class AlreadyFailedError(AppliveryError):
+    """A call after a ``run_wide`` failure of the same service and token: not sent, or its
+    answer (the same refusal) told in a few words."""
+
+
 class InvalidResponseError(AppliveryError):
     """An answer that is not the API's JSON envelope (an HTML page, a proxy, a wrong base URL)."""
 
@@ -108,19 +119,29 @@ def server_text(text: str, token: str, limit: int = SERVER_TEXT_LIMIT) -> str:
 
 class Advice(NamedTuple):
     """The error a refusal ends as, and its sentence: ``{what}`` is the request's policy or
-    organization, ``{said}`` the status, code and message the service gave."""
+    organization, ``{said}`` the status, code and message the service gave, ``{check_token}``
+    where the token is set.  ``run_wide``: the refusal holds for every call with this token, and
+    this is what later calls say of it."""
 
     kind: type[AppliveryError]
     sentence: str
+    run_wide: str | None = None
 
 
-_CHECK_THE_SETTING: Final = (
+# Where the token of stack config or the environment is set; an explicit provider of the plugin
+# names its own property instead (see ``token_advice``).
+CHECK_THE_SETTING: Final = (
     "check applivery:apiToken (`pulumi config set --secret applivery:apiToken <token>`) or "
     "APPLIVERY_API_TOKEN"
 )
+_REFUSED_KEY: Final = "the service rejected the API token"
+_NO_KEY: Final = "no API token reached the service"
+# A 401 refuses the token itself, whatever the call; a 403 may be one organization's or one
+# permission's (get, update), so it decides only its own call.
 _REJECTED: Final = Advice(
     AuthenticationError,
-    "Applivery refused {what} {said}: the service rejected the API token; " + _CHECK_THE_SETTING,
+    "Applivery refused {what} {said}: " + _REFUSED_KEY + "; {check_token}",
+    _REFUSED_KEY + " {said}",
 )
 _NOT_FOUND: Final = Advice(
     NotFoundError,
@@ -151,7 +172,8 @@ ADVICE: Final[dict[tuple[int, int | None], Advice]] = {
     (401, None): _REJECTED,
     (401, 4002): Advice(
         AuthenticationError,
-        "Applivery refused {what} {said}: no API token reached the service; " + _CHECK_THE_SETTING,
+        "Applivery refused {what} {said}: " + _NO_KEY + "; {check_token}",
+        _NO_KEY + " {said}",
     ),
     (401, 4004): _REJECTED,
     (403, None): Advice(
@@ -176,7 +198,15 @@ _NOT_SERVED: Final = Advice(
 _ANSWERED: Final = Advice(AppliveryError, "Applivery answered {status} for {what} {said}")
 
 
-def refusal(status: int, error: Any, what: str, token: str) -> AppliveryError:
+def token_advice(where: str | None) -> str:
+    """What a refused token's sentence asks to check: the token's ``where`` (``the apiToken of
+    provider acme``), or :data:`CHECK_THE_SETTING` for stack config and the environment."""
+    return CHECK_THE_SETTING if where is None else f"check {where}"
+
+
+def refusal(
+    status: int, error: Any, what: str, token: str, check_token: str = CHECK_THE_SETTING
+) -> AppliveryError:
     """The error for an answer of ``status`` whose envelope holds ``error`` (None: no body read),
     about ``what``; the service's message goes through :func:`server_text`."""
     error = error if isinstance(error, dict) else {}
@@ -190,5 +220,8 @@ def refusal(status: int, error: Any, what: str, token: str) -> AppliveryError:
     said = f"({status}, {code} {message})" if code is not None else f"({status}, {message})"
     fallback = _NOT_SERVED if status >= 500 else _ANSWERED
     advice = ADVICE.get((status, code)) or ADVICE.get((status, None)) or fallback
-    text = advice.sentence.format(what=what, said=said, status=status)
-    return advice.kind(text, status=status, code=code)
+    text = advice.sentence.format(what=what, said=said, status=status, check_token=check_token)
+    failed = advice.kind(text, status=status, code=code)
+    if advice.run_wide is not None:
+        failed.run_wide = advice.run_wide.format(said=said)
+    return failed

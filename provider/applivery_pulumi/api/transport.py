@@ -63,12 +63,14 @@ class Transport:
         token: str,
         attempt_seconds: float,
         pacer: Pacer | None,
+        check_token: str = errors.CHECK_THE_SETTING,
     ) -> None:
         self.http = http
         self.base_url = base_url
         self._token = token
         self._attempt_seconds = attempt_seconds
         self._pacer = pacer
+        self._check_token = check_token
 
     def once(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
         """The ``data`` of the answer to one attempt; ``what`` names the request in errors."""
@@ -94,10 +96,15 @@ class Transport:
                 reason = f"no whole answer came within {self._attempt_seconds:g} s"
             else:
                 reason = errors.server_text(_transport_reason(exc), self._token)
-            raise errors.TransportError(
+            unreachable = errors.TransportError(
                 f"could not reach Applivery at {self.base_url}: {reason}; "
                 "check applivery:baseUrl and the network"
-            ) from None
+            )
+            if isinstance(exc, httpx.ConnectError):
+                # No connection at all (DNS, refused, TLS): no other call gets one either.  A
+                # timeout or a dropped connection may be this call's alone.
+                unreachable.run_wide = f"could not reach Applivery at {self.base_url}: {reason}"
+            raise unreachable from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             # Not an answer that could be read (an undecodable body, ...); httpx's own text may
             # quote the request, so only the kind of failure is shown.
@@ -112,7 +119,7 @@ class Transport:
     def _data(self, response: httpx.Response, body: bytes, what: str) -> Any:
         status = response.status_code
         if status == 429 or status >= 500:
-            failed = errors.refusal(status, None, what, self._token)
+            failed = errors.refusal(status, None, what, self._token, self._check_token)
             if isinstance(failed, errors.RateLimitedError | errors.ServerError):
                 # A 503 may say when to come back, exactly like a 429.
                 failed.retry_after = retry_after(response.headers.get("retry-after"))
@@ -125,7 +132,7 @@ class Transport:
                 status=status,
             )
         if not 200 <= status < 300:
-            raise errors.refusal(status, payload.get("error"), what, self._token)
+            raise errors.refusal(status, payload.get("error"), what, self._token, self._check_token)
         if payload.get("status") is False or "data" not in payload:
             raise errors.InvalidResponseError(
                 f"Applivery at {self.base_url} answered {status} without `data` for {what}: "

@@ -7,6 +7,7 @@ explicit provider stands for its own account.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -19,9 +20,12 @@ from applivery_pulumi.policy.values import UNKNOWN
 CONFIG_PREFIX: Final = "applivery:config:"
 
 
-def settings(args: Mapping[str, Any], variables: Mapping[str, str]) -> Settings:
+def settings(
+    args: Mapping[str, Any], variables: Mapping[str, str], provider: str | None = None
+) -> Settings:
     """Settings from provider properties (``apiToken``, ...), then the config variables, then
-    the environment."""
+    the environment.  ``provider``: the resource name of the explicit provider they are the
+    properties of, which errors then name (``check the apiToken of provider acme``)."""
 
     def get(key: str) -> Any:
         name = key.split(":", 1)[1]  # applivery:apiToken -> apiToken
@@ -30,7 +34,25 @@ def settings(args: Mapping[str, Any], variables: Mapping[str, str]) -> Settings:
             value = variables.get(CONFIG_PREFIX + name)
         return None if value == UNKNOWN else value
 
-    return Settings.load(get, explicit=True)
+    found = Settings.load(get, explicit=True)
+    if provider is None:
+        return found
+    origin = {
+        attr: f"the {KEYS[attr].name} of provider {provider}"
+        if where == KEYS[attr].config
+        else where
+        for attr, where in found.origin.items()
+    }
+    return dataclasses.replace(found, origin=origin)
+
+
+def explicit_provider(urn: str) -> str | None:
+    """The resource name of the provider ``urn`` names, unless it is a default provider, which
+    the engine names ``default`` or ``default_<version>`` and configures from stack config."""
+    name = urn.rsplit("::", 1)[-1] if urn.startswith("urn:") else ""
+    if not name or name == "default" or name.startswith("default_"):
+        return None
+    return name
 
 
 def problems(args: Mapping[str, Any]) -> list[tuple[str, str]]:

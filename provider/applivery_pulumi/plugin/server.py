@@ -66,6 +66,8 @@ from applivery_pulumi.text import version
 
 T = TypeVar("T")
 DEFAULT_THREADS: Final = 64
+# How long a failing check waits for a lookup the engine sent with it to reach this plugin.
+LOOKUP_ARRIVAL_SECONDS: Final = 0.25
 
 
 def threads() -> int:
@@ -82,6 +84,7 @@ class AppliveryProvider(Provider):
         self.version = plugin_version or version()
         self.policies = AppleDevicePolicyProvider(warn)
         self._pool = ThreadPoolExecutor(max_workers=threads(), thread_name_prefix="applivery")
+        self._invoking: set[asyncio.Task[Any]] = set()
 
     async def _run(self, call: Callable[..., T], *args: Any, urn: str = "") -> T:
         # The lifecycle blocks on HTTP: each call on its own thread, so the engine's parallel
@@ -106,7 +109,8 @@ class AppliveryProvider(Provider):
         return CheckResponse(inputs=inputs, failures=failures)
 
     async def configure(self, request: ConfigureRequest) -> ConfigureResponse:
-        self.policies.use(config.settings(python_map(request.args), request.variables))
+        provider = config.explicit_provider(resource_urn.get())  # set by the servicer
+        self.policies.use(config.settings(python_map(request.args), request.variables, provider))
         # Secrets are not accepted: the engine strips them from resource inputs before sending
         # and marks outputs whose inputs were secret.  Previews show what is known (preview.py).
         return ConfigureResponse(
@@ -121,6 +125,8 @@ class AppliveryProvider(Provider):
         olds = python_map(request.old_inputs)
         news = python_map(request.new_inputs)
         result = await self._run(self.policies.check, olds, news, urn=request.urn)
+        if result.failures:
+            await self._lookups_ended()
         return CheckResponse(
             inputs=property_map(result.inputs),
             failures=[_failure(f.property, f.reason) for f in result.failures],
@@ -182,7 +188,26 @@ class AppliveryProvider(Provider):
         state = python_map(request.properties)
         await self._run(self.policies.delete, request.resource_id, state, urn=request.urn)
 
+    async def _lookups_ended(self) -> None:
+        """Let the lookups in flight answer (for at most the grace period): a failing check ends
+        the deployment, and the engine then closes its connection to this plugin, failing a
+        lookup still waiting for its answer with "the client connection is closing", an error
+        that would be shown beside the bad input as if the lookup had caused one.  A lookup the
+        engine sent just before the check may not have started here yet: it is given a moment."""
+        await asyncio.sleep(LOOKUP_ARRIVAL_SECONDS)
+        if self._invoking:
+            await asyncio.wait(set(self._invoking), timeout=GRACE_SECONDS)
+
     async def invoke(self, request: InvokeRequest) -> InvokeResponse:
+        task = asyncio.current_task()
+        if task is not None:
+            self._invoking.add(task)
+        try:
+            return await self._invoke(request)
+        finally:
+            self._invoking.discard(task)
+
+    async def _invoke(self, request: InvokeRequest) -> InvokeResponse:
         if request.tok != LOOKUP_FUNCTION:
             return InvokeResponse(
                 failures=[

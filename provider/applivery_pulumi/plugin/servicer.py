@@ -15,6 +15,7 @@ import grpc.aio
 from pulumi.provider.experimental.server import ProviderServicer
 
 from applivery_pulumi.api import errors
+from applivery_pulumi.plugin.engine_log import resource_urn
 
 Rpc = Callable[[Any, Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
@@ -45,13 +46,20 @@ def sentence(rpc: Rpc) -> Rpc:
     return wrapper
 
 
+async def _configure(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    # The SDK's request leaves out which provider is configured; an explicit one is named in
+    # the errors about its settings, so its URN goes along in the context.
+    resource_urn.set(request.urn)
+    return await ProviderServicer.Configure(self, request, context)
+
+
 class Servicer(ProviderServicer):
     """The calls the plugin serves, each the SDK's with :func:`sentence` errors."""
 
     GetSchema = sentence(ProviderServicer.GetSchema)
     CheckConfig = sentence(ProviderServicer.CheckConfig)
     DiffConfig = sentence(ProviderServicer.DiffConfig)
-    Configure = sentence(ProviderServicer.Configure)
+    Configure = sentence(_configure)
     Check = sentence(ProviderServicer.Check)
     Diff = sentence(ProviderServicer.Diff)
     Create = sentence(ProviderServicer.Create)
