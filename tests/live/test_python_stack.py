@@ -17,7 +17,8 @@ from harness.project import PulumiProject
 from tests.live.conftest import Live
 from tests.live.target import comparable
 
-pytestmark = pytest.mark.live
+# One worker runs the whole suite: its scenarios share the listed policies and one stack.
+pytestmark = [pytest.mark.live, pytest.mark.xdist_group("live")]
 
 PROGRAM = """
 import json

@@ -12,7 +12,8 @@ from applivery_pulumi.api.settings import KEYS
 from applivery_pulumi.policy.normalize import document_to_state
 from tests.live.conftest import Live
 
-pytestmark = pytest.mark.live
+# One worker runs the whole suite: its scenarios share the listed policies and one stack.
+pytestmark = [pytest.mark.live, pytest.mark.xdist_group("live")]
 
 RESOURCE = "applivery:index:AppleDevicePolicy"
 
