@@ -19,3 +19,13 @@ def emu(tmp_path: Path) -> Iterator[Emulator]:
     with start_emulator(tmp_path / "emulator", token="marker-" + new_object_id()) as e:
         seed_catalogue(e)
         yield e
+
+
+@pytest.fixture
+def accounts(tmp_path: Path) -> Iterator[dict[str, Emulator]]:
+    """Two Applivery accounts: separate services, tokens and organizations."""
+    with (
+        start_emulator(tmp_path / "acme", token="marker-" + new_object_id(), org="acme-corp") as a,
+        start_emulator(tmp_path / "globex", token="marker-" + new_object_id(), org="globex") as b,
+    ):
+        yield {"acme": a, "globex": b}

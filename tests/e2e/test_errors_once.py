@@ -9,12 +9,11 @@ token: the sentence names that provider and its ``apiToken``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from harness.emulator import Emulator, new_object_id, start_emulator
+from harness.emulator import Emulator
 from harness.project import PulumiProject, assert_short_errors
 from tests.e2e.test_native_plugin import (
     TWO_ACCOUNTS_YAML,
@@ -97,15 +96,6 @@ def test_a_bad_property_beside_a_lookup_is_the_only_error(tmp_path: Path, emu: E
         summary = diagnostics(result.output)
         assert summary.count("error: ") == 1, summary
     assert requests(emu)[1] == 0
-
-
-@pytest.fixture
-def accounts(tmp_path: Path) -> Iterator[dict[str, Emulator]]:
-    with (
-        start_emulator(tmp_path / "acme", token="marker-" + new_object_id(), org="acme-corp") as a,
-        start_emulator(tmp_path / "globex", token="marker-" + new_object_id(), org="globex") as b,
-    ):
-        yield {"acme": a, "globex": b}
 
 
 def test_an_explicit_providers_wrong_token_is_named_by_that_provider(

@@ -450,16 +450,6 @@ for tenant, org in (("acme", "acme-corp"), ("globex", "globex")):
 """
 
 
-@pytest.fixture
-def accounts(tmp_path: Path) -> Iterator[dict[str, Emulator]]:
-    """Two Applivery accounts: separate services, tokens and organizations."""
-    with (
-        start_emulator(tmp_path / "acme", token="marker-" + new_object_id(), org="acme-corp") as a,
-        start_emulator(tmp_path / "globex", token="marker-" + new_object_id(), org="globex") as b,
-    ):
-        yield {"acme": a, "globex": b}
-
-
 def _configure_accounts(
     project: PulumiProject, accounts: dict[str, Emulator], plain: str = ""
 ) -> dict[str, str]:
