@@ -124,8 +124,14 @@ def test_the_walk_through_runs_as_written_on_the_launcher_and_the_plugin(tmp_pat
         f'>{counters}/"$WALK_STEP" || true; WALK_STEP=$((WALK_STEP + 1))',
     )
     env = engine_env(tmp_path)
-    # What README's own lines set: the state's place, the passphrase, the virtualenv on PATH.
-    for name in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "VIRTUAL_ENV"):
+    # What README's own lines set: the state's place, the passphrase, the virtualenv on PATH,
+    # plugins from the plugin cache only.
+    for name in (
+        "PULUMI_BACKEND_URL",
+        "PULUMI_CONFIG_PASSPHRASE",
+        "VIRTUAL_ENV",
+        "PULUMI_IGNORE_AMBIENT_PLUGINS",
+    ):
         env.pop(name, None)
     env["PATH"] = os.pathsep.join(
         p for p in env["PATH"].split(os.pathsep) if p and Path(p) != VENV / "bin"
@@ -184,4 +190,7 @@ def test_the_yaml_program_runs_on_the_plugin_and_the_python_one_on_the_launcher(
     """What the walk-through's output checks prove: README shows each program's type token."""
     shown = "\n".join(b.body for b in WALK if b.kind == "run")
     assert "pulumi-python:dynamic/applivery:AppleDevicePolicy" in shown
-    assert "using pulumi-resource-applivery from $PATH" in shown
+    assert "applivery:index:AppleDevicePolicy byod created" in shown
+    # The plugin comes from the plugin cache, where the walk-through installs it: no warning.
+    assert "pulumi plugin install resource applivery" in shown
+    assert "from $PATH" not in shown
