@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,18 @@ from harness.emulator import Emulator, start_emulator
 
 # Seconds per tier and the slowest tests, printed at the end of every run.
 pytest_plugins = ["tests.tiers"]
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Parallel workers (scripts/test): each test goes to the next free worker, except the live
+    suite's, which all go to one (its scenarios share the listed policies and one stack)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerForLive(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "live" if nodeid.startswith("tests/live/") else nodeid
+
+    return OneWorkerForLive(config, log)
 
 
 @pytest.fixture

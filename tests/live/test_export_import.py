@@ -17,8 +17,7 @@ from applivery_pulumi.api.settings import KEYS
 from harness.emulator import REPO
 from tests.live.conftest import Live
 
-# One worker runs the whole suite: its scenarios share the listed policies and one stack.
-pytestmark = [pytest.mark.live, pytest.mark.xdist_group("live")]
+pytestmark = pytest.mark.live
 
 PROGRAM = """
 from pathlib import Path

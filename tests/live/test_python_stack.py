@@ -17,8 +17,7 @@ from harness.project import PulumiProject
 from tests.live.conftest import Live
 from tests.live.target import comparable
 
-# One worker runs the whole suite: its scenarios share the listed policies and one stack.
-pytestmark = [pytest.mark.live, pytest.mark.xdist_group("live")]
+pytestmark = pytest.mark.live
 
 PROGRAM = """
 import json

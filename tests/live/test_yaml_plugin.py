@@ -12,8 +12,7 @@ from applivery_pulumi.api.settings import KEYS
 from applivery_pulumi.policy.normalize import document_to_state
 from tests.live.conftest import Live
 
-# One worker runs the whole suite: its scenarios share the listed policies and one stack.
-pytestmark = [pytest.mark.live, pytest.mark.xdist_group("live")]
+pytestmark = pytest.mark.live
 
 RESOURCE = "applivery:index:AppleDevicePolicy"
 
