@@ -11,7 +11,7 @@ import functools
 import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -41,9 +41,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 Warn = Callable[[str], None]
 
-# Process-wide: the SDK's host serves every resource of a process with one provider.
-_IN_FLIGHT: Final = orphan.InFlight()
-
 
 def short_errors(method: Callable[P, R]) -> Callable[P, R]:
     """``method``, counted as a call in flight, whose ``AppliveryError`` leaves with no chain and
@@ -52,7 +49,7 @@ def short_errors(method: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with _IN_FLIGHT:
+        with orphan.IN_FLIGHT:
             try:
                 return method(*args, **kwargs)
             except errors.AppliveryError as exc:
@@ -124,7 +121,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         # Neither the SDK's host nor its launcher notices a killed engine (the plugin does).
         if orphan.serving_as_host():
-            orphan.watch(_IN_FLIGHT)
+            orphan.watch(orphan.IN_FLIGHT)
         self.use(Settings.load(req.config.get))
 
     def use(self, settings: Settings) -> None:
