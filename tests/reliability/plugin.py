@@ -6,23 +6,18 @@ them as one of three program kinds:
 * ``dynamic``: the harness's Python program, on the SDK's dynamic-provider host;
 * ``yaml``: a Pulumi YAML program, on the plugin (the declarations written into ``Pulumi.yaml``);
 * ``native``: the harness's Python program with ``applivery_pulumi.native``, on the plugin.
-
-``YamlProject`` also declares explicit providers (one per Applivery account) for its policies.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from harness.emulator import Emulator
 from harness.project import PROGRAM, PulumiProject
 
-KINDS = ("dynamic", "yaml", "native")
-PLUGIN_KINDS = ("yaml", "native")
 RESOURCE = "applivery:index:AppleDevicePolicy"
-PROVIDER_TYPE = "pulumi:providers:applivery"
 
 NATIVE_PROGRAM = PROGRAM.replace(
     "from applivery_pulumi import AppleDevicePolicy",
@@ -46,36 +41,22 @@ class YamlProject(PulumiProject):
     """A YAML program whose resources are what ``declare`` was given: ``Pulumi.yaml`` is written
     as JSON, which YAML reads as it is."""
 
-    def __init__(
-        self,
-        *args: Any,
-        providers: Mapping[str, Mapping[str, Any]] | None = None,
-        secrets: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        # providers: name -> properties of an explicit provider (values may be ${config}).
-        self.providers = dict(providers or {})
-        self.secrets = dict(secrets or {})
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, runtime="yaml", program="resources: {}\n", **kwargs)
-        for key, value in self.secrets.items():
-            self.config_set(key, value, secret=True)
 
     def declare(self, resources: list[dict[str, Any]]) -> None:
-        """``[{"name", "args", "provider"?}]``: a policy per item, on the named explicit
-        provider if it has one."""
-        program: dict[str, Any] = {"name": self.name, "runtime": "yaml"}
-        if self.secrets:
-            program["config"] = {k: {"type": "string", "secret": True} for k in self.secrets}
-        declared: dict[str, Any] = {
-            name: {"type": PROVIDER_TYPE, "properties": props}
-            for name, props in self.providers.items()
+        """``[{"name", "args"}]``: a policy per item, on the default provider."""
+        program = {
+            "name": self.name,
+            "runtime": "yaml",
+            "resources": {
+                item["name"]: {"type": RESOURCE, "properties": _escaped(item["args"])}
+                for item in resources
+            },
         }
-        for item in resources:
-            declared[item["name"]] = {"type": RESOURCE, "properties": _escaped(item["args"])}
-            if item.get("provider"):
-                declared[item["name"]]["options"] = {"provider": "${" + item["provider"] + "}"}
-        program["resources"] = declared
-        (self.dir / "Pulumi.yaml").write_text(json.dumps(program, indent=1))
+        # UTF-8 as it is: YAML reads no JSON escape of a character outside the BMP.
+        text = json.dumps(program, indent=1, ensure_ascii=False)
+        (self.dir / "Pulumi.yaml").write_text(text, encoding="utf-8")
 
 
 def project_of(
