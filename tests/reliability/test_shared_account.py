@@ -18,7 +18,6 @@ import pytest
 
 from harness.emulator import Emulator
 from harness.project import PulumiProject
-from tests.reliability.plugin import YamlProject
 from tests.reliability.support import (
     assert_all_stored_as_declared,
     by_operation,
@@ -31,10 +30,41 @@ from tests.reliability.support import (
 
 pytestmark = pytest.mark.reliability
 
-ACCOUNTS = ("first", "second")
+ACCOUNTS = ("first", "second")  # PROGRAM's providers
 LIMIT = 4.0  # the account's requests per second (the emulator's limit, burst one second's worth)
 RECIPE_ENV = {"PULUMI_SKIP_CHECKPOINTS": "true"}
-RECIPE = ("--skip-preview", "--parallel", "32")
+# Every policy in flight at once: the program registers one provider's policies as soon as that
+# provider exists, before the other's, and with fewer slots than policies the second provider's
+# would wait behind the first's (measured: one provider at a time for two thirds of the run).
+RECIPE = ("--skip-preview", "--parallel", "256")
+
+
+# Two explicit providers with the same settings (the stack's account), the policies of
+# resources.json split between them as each item names.
+PROGRAM = """
+import json
+from pathlib import Path
+
+import pulumi
+
+from applivery_pulumi.native import AppleDevicePolicy, Provider
+
+account = pulumi.Config("applivery")
+rate = float(pulumi.Config().require("rate"))
+providers = {
+    name: Provider(
+        name,
+        api_token=account.require_secret("apiToken"),
+        base_url=account.require("baseUrl"),
+        organization_id=account.require("organizationId"),
+        max_requests_per_second=rate,
+    )
+    for name in ("first", "second")
+}
+for item in json.loads((Path(__file__).parent / "resources.json").read_text()):
+    options = pulumi.ResourceOptions(provider=providers[item["provider"]])
+    AppleDevicePolicy(item["name"], item["args"], options)
+"""
 
 
 def _two_providers(
@@ -43,18 +73,7 @@ def _two_providers(
     """``count`` policies, every other one on each of two providers of one account at ``rate``."""
     ids = [emu.create_policy(name=f"Draft {i}")["id"] for i in range(count)]
     declared = {pid: declaration(i, pid) for i, pid in enumerate(ids)}
-    same = {
-        "apiToken": "${token}",
-        "baseUrl": emu.base_url,
-        "organizationId": emu.org,
-        "maxRequestsPerSecond": rate,
-    }
-    project = make_project(
-        None,
-        factory=YamlProject,
-        providers={name: same for name in ACCOUNTS},
-        secrets={"token": emu.token},
-    )
+    project = make_project(emu, program=PROGRAM, config={"rate": str(rate)})
     project.declare(
         [
             {"name": f"policy-{i:03d}", "args": declared[pid], "provider": ACCOUNTS[i % 2]}
@@ -85,6 +104,14 @@ def _busiest_second(requests: list[Any]) -> int:
     """The most requests that started within one second."""
     starts = sorted(r.start for r in requests)
     return max(sum(1 for s in starts[i:] if s < t + 1.0) for i, t in enumerate(starts))
+
+
+def _sent_per_second(requests: list[Any]) -> dict[str, float]:
+    """Requests per second over each tenth of the run."""
+    starts = sorted(r.start for r in requests)
+    span = (starts[-1] - starts[0]) / 10 or 1.0
+    tenths = Counter(min(9, int((s - starts[0]) / span)) for s in starts)
+    return {f"{k * span:.0f}s": round(tenths[k] / span, 1) for k in range(10)}
 
 
 def test_two_providers_of_one_account_pace_each_its_own_and_converge_at_its_share(
@@ -134,6 +161,7 @@ def test_two_providers_of_one_account_pace_each_its_own_and_converge_at_its_shar
                 "refused_after_retries": len(refused_for_good),
                 "most_attempts": max(len(t) for t in groups.values()),
                 "busiest_second_requests": _busiest_second(requests),
+                "sent_per_second": _sent_per_second(requests),
             },
         },
     )
