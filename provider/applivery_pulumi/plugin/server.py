@@ -249,7 +249,9 @@ async def serve(provider: AppliveryProvider, engine_address: str, args: list[str
     threading.Thread(target=on_orphaned, name="orphaned", daemon=True).start()
     await stop.wait()
     # The engine interrupts its plugins when it is done with them (and kills them soon after),
-    # and a user's Ctrl-C reaches them too: take no new call, let the operations in flight end.
+    # and a signal sent to every process of a run reaches them too (a terminal's Ctrl-C does
+    # not: each plugin has a process group of its own): take no new call, let the operations in
+    # flight end.
     await server.stop(grace=GRACE_SECONDS)
 
 
