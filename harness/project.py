@@ -219,6 +219,8 @@ class PulumiProject:
             input=input,
             capture_output=True,
             text=True,
+            # The engine cuts long values in its messages, sometimes inside a UTF-8 sequence.
+            errors="replace",
             timeout=timeout,
             check=False,
         )

@@ -42,8 +42,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 Warn = Callable[[str], None]
 
-# Process-wide: the SDK's host serves every resource of a process with one provider.
-_IN_FLIGHT: Final = orphan.InFlight()
 # Said by the first delete of a process (the SDK's host and the plugin each serve a run from one
 # process; that delete takes the lock for good): the engine reports each policy as "deleted".
 RELEASED: Final = (
@@ -61,7 +59,7 @@ def short_errors(method: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with _IN_FLIGHT:
+        with orphan.IN_FLIGHT:
             try:
                 return method(*args, **kwargs)
             except errors.AppliveryError as exc:
@@ -125,7 +123,7 @@ class AppleDevicePolicyProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         # Neither the SDK's host nor its launcher notices a killed engine (the plugin does).
         if orphan.serving_as_host():
-            orphan.watch(_IN_FLIGHT)
+            orphan.watch(orphan.IN_FLIGHT)
         self.use(Settings.load(req.config.get))
 
     def use(self, settings: Settings) -> None:

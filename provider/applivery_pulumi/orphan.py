@@ -42,6 +42,10 @@ class InFlight:
         return self._count
 
 
+# Process-wide: every provider of a process (the SDK's host, the plugin) counts its calls here.
+IN_FLIGHT: Final = InFlight()
+
+
 def _parent_of(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
@@ -78,6 +82,13 @@ def engine_gone(interval: float = 0.5) -> threading.Event:
     return gone
 
 
+def let_end(busy: Callable[[], int], seconds: float = GRACE_SECONDS) -> None:
+    """Wait for the ``busy()`` calls to end, up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while busy() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def watch(busy: Callable[[], int]) -> None:
     """Once per process: when the engine is gone, let ``busy()`` calls end (up to a grace
     period: a write cut half-way helps nobody, and nobody will record it), then exit."""
@@ -89,9 +100,7 @@ def watch(busy: Callable[[], int]) -> None:
 
     def leave() -> None:
         gone.wait()
-        deadline = time.monotonic() + GRACE_SECONDS
-        while busy() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        let_end(busy)
         sys.stderr.flush()
         os._exit(0)
 

@@ -23,12 +23,15 @@ def emu(tmp_path: Path) -> Iterator[Emulator]:
 
 @pytest.fixture
 def make_project(tmp_path: Path) -> Callable[..., PulumiProject]:
-    """``make_project(emu, **PulumiProject kwargs)``: a project with its own file backend."""
+    """``make_project(emu, factory=PulumiProject, **its kwargs)``: a project with its own file
+    backend (``factory``: a ``PulumiProject`` class, e.g. ``plugin.YamlProject``)."""
     made = 0
 
-    def make(emu: Emulator | None, **kwargs: Any) -> PulumiProject:
+    def make(
+        emu: Emulator | None, factory: Callable[..., PulumiProject] = PulumiProject, **kwargs: Any
+    ) -> PulumiProject:
         nonlocal made
         made += 1
-        return PulumiProject(tmp_path / f"project{made}", emu, **kwargs)
+        return factory(tmp_path / f"project{made}", emu, **kwargs)
 
     return make

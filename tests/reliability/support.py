@@ -24,6 +24,8 @@ import psutil
 from harness.emulator import REPO, Emulator
 from harness.project import PROVIDER_MODULE, PulumiProject, Result, assert_short_errors
 
+# The command line of a provider plugin process (the engine starts it from the virtualenv's bin).
+PLUGIN_COMMAND = "pulumi-resource-applivery"
 FIGURES = REPO / ".state" / "reliability"
 
 PROFILES = (
@@ -272,15 +274,9 @@ class Background:
         return [p for p in self.seen.values() if _alive(p)]
 
     def providers(self) -> list[psutil.Process]:
-        """The dynamic-provider processes (``python -m pulumi.dynamic``)."""
-        out = []
-        module = PROVIDER_MODULE
-        for p in self.descendants():
-            with contextlib.suppress(psutil.Error):
-                line = p.cmdline()
-                if "-m" in line and module in line:
-                    out.append(p)
-        return out
+        """The provider processes: dynamic-provider hosts (``python -m pulumi.dynamic``) and
+        provider plugins (``pulumi-resource-applivery``)."""
+        return [p for p in self.descendants() if is_provider(p)]
 
     def wait(self, timeout: float) -> int:
         return self.proc.wait(timeout)
@@ -303,6 +299,15 @@ class Background:
                 with contextlib.suppress(psutil.Error):
                     p.kill()
         return left
+
+
+def is_provider(p: psutil.Process) -> bool:
+    with contextlib.suppress(psutil.Error):
+        line = p.cmdline()
+        if "-m" in line and PROVIDER_MODULE in line:
+            return True
+        return any(part.endswith(PLUGIN_COMMAND) for part in line)
+    return False
 
 
 def _alive(p: psutil.Process) -> bool:

@@ -10,9 +10,11 @@ Outputs, so the engine's Check is what rejects them); an in-process property tes
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from tests.reliability.invalid_inputs import (
     generated_cases,
     invalid_cases,
 )
+from tests.reliability.plugin import project_of
 from tests.reliability.support import APPS, PROFILES, assert_no_traceback, error_lines, record
 
 pytestmark = pytest.mark.reliability
@@ -271,3 +274,78 @@ def test_generated_cases_are_stable() -> None:
     first = [c.key for c in generated_cases(GENERATED)]
     assert first == [c.key for c in generated_cases(GENERATED)]
     assert json.dumps(first)  # serializable, as resources.json needs
+
+
+# -- the provider plugin -----------------------------------------------------------------------
+
+# The engine stops a preview at the first resource its provider's Check refuses: each case needs
+# a preview of its own.  They run side by side, two YAML and two native projects, each case
+# through one of them (alternately), so the catalogue passes once through each program kind.
+WORKERS = ("yaml", "native", "yaml", "native")
+
+
+def _expressible(case: Case) -> bool:
+    """Whether a program can hand the value to the plugin at all: a lone surrogate is no UTF-8,
+    which neither a YAML file nor the engine's protocol (protobuf strings) can carry."""
+    try:
+        json.dumps(case.args(), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _names_the_field(output: str, path: str) -> bool:
+    """An error names the field: the plugin's Check by its path (``property <field> value …
+    has a problem``, ``<nested.path>: …``); the YAML host's type check, which stops a YAML
+    program before the plugin sees it, by its name (``Property <name> does not exist on …``,
+    ``<name>: Cannot assign …``) under the line of ``Pulumi.yaml`` that holds it."""
+    field = re.escape(path)
+    if re.search(rf"(property {field} value |(^|[\s'\"]){field}: )", output, re.M):
+        return True
+    name = re.escape(re.sub(r"(\[\d+\])+$", "", path).rsplit(".", 1)[-1])
+    return "on Pulumi.yaml line" in output and bool(
+        re.search(rf"(Property {name} does not exist on |^\s*{name}: Cannot assign )", output, re.M)
+    )
+
+
+def test_the_plugin_rejects_every_invalid_policy_at_preview_naming_the_field(
+    emu: Emulator, make_project: Callable[..., PulumiProject]
+) -> None:
+    catalogue = generated_cases(GENERATED) + list(HAND_PICKED)
+    cases = [c for c in catalogue if _expressible(c)]
+    projects = [project_of(kind, make_project, emu) for kind in WORKERS]
+    emu.reset_counters()
+
+    def preview(worker: int) -> list[tuple[str, Case, str]]:
+        project, unnamed = projects[worker], []
+        for case in cases[worker :: len(WORKERS)]:
+            project.declare([{"name": "bad", "args": case.args()}])
+            result = project.run("preview", check=False)
+            if (
+                result.returncode == 0
+                or "Traceback" in result.output
+                or not _names_the_field(result.output, case.expected_path)
+            ):
+                unnamed.append((WORKERS[worker], case, result.output[-1500:]))
+        return unnamed
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(len(WORKERS)) as pool:
+        unnamed = [found for part in pool.map(preview, range(len(WORKERS))) for found in part]
+    seconds = time.monotonic() - started
+    assert not unnamed, (
+        f"{len(unnamed)} not named: {[(w, c.expected_path, c.value) for w, c, _ in unnamed]}\n"
+        + "\n---\n".join(out for _, _, out in unnamed[:3])
+    )
+    assert emu.counters()["total"] == 0, "nothing reaches the service"
+    record(
+        "bad_input_plugin",
+        {
+            "invalid_policies": len(cases),
+            "previews": dict(Counter(WORKERS[i % len(WORKERS)] for i in range(len(cases)))),
+            "left_out_lone_surrogates": len(catalogue) - len(cases),
+            "named_with_field_path": len(cases) - len(unnamed),
+            "requests_to_emulator": 0,
+            "seconds": round(seconds, 1),
+        },
+    )

@@ -18,6 +18,7 @@ import pytest
 
 from harness.emulator import Emulator
 from harness.project import PulumiProject
+from tests.reliability.plugin import project_of
 from tests.reliability.support import (
     CLEAR_FAILURES,
     assert_all_stored_as_declared,
@@ -262,3 +263,111 @@ def test_accepted_but_not_stored_never_passes_for_success(
     project.run("preview", "--expect-no-changes")
     figures["create_exit"], figures["update_exit"] = created.returncode, updated.returncode
     record("faults_accepted_not_stored", figures)
+
+
+# -- the provider plugin ------------------------------------------------------------------------
+
+# ~30% of answers faulted, of the kinds a busy service gives: dropped connections 10%, else 503
+# 11%, else 429 with Retry-After 13% (0.10 + 0.90 x 0.11 + 0.80 x 0.13).
+PLUGIN_FAULTS: dict[str, Any] = {
+    "drop_rate": 0.10,
+    "error_rate": 0.11,
+    "error_statuses": [503],
+    "throttle_rate": 0.13,
+    "retry_after": 1,
+    "latency_ms": 5,
+    "jitter_ms": 40,
+    "fault_seed": FAULT_SEED,
+}
+PLUGIN_PARALLEL = "32"
+
+
+def _in_flight(requests: list[Any]) -> int:
+    """The most requests the service was answering at once."""
+    edges = sorted([(r.start, 1) for r in requests] + [(r.end, -1) for r in requests])
+    now = most = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
+
+
+@pytest.mark.parametrize(("kind", "count"), [("yaml", 200), ("native", 60)])
+def test_plugin_up_at_parallel_32_through_30_percent_faults_converges(
+    kind: str, count: int, emu: Emulator, make_project: Callable[..., PulumiProject]
+) -> None:
+    ids = [emu.create_policy(name=f"Draft {i}")["id"] for i in range(count)]
+    declared = {pid: declaration(i, pid) for i, pid in enumerate(ids)}
+    project = project_of(kind, make_project, emu)
+    project.declare(
+        [{"name": f"policy-{i:03d}", "args": declared[pid]} for i, pid in enumerate(ids)]
+    )
+    emu.set_faults(**PLUGIN_FAULTS)
+
+    # Under the faults throughout: a request refused 6 times in a row (0.3^6 of them: ~1 in 7
+    # runs of 200) fails its policy in one sentence, and the next `up` converges.
+    started = time.monotonic()
+    ups, per_up = [], []
+    for _ in range(2):
+        emu.reset_counters()
+        log_start = len(request_log(emu))
+        up = project.run("up", "--yes", "--parallel", PLUGIN_PARALLEL, check=False, timeout=420)
+        ups.append(up)
+        per_up.append(_logged(emu, log_start, emu.counters()["total"]))
+        assert "Traceback" not in up.output, up.output[-4000:]
+        if up.returncode == 0:
+            break
+        about_service = [line for line in error_lines(up) if "Applivery" in line]
+        assert about_service, up.output[-4000:]
+        for line in about_service:
+            assert any(phrase in line for phrase in CLEAR_FAILURES), line
+    seconds = time.monotonic() - started
+    assert ups[-1].returncode == 0, f"two ups under faults did not converge: {ups[-1].output}"
+    emu.clear_faults()
+
+    # Every request of each `up` within the budget: at most 6 attempts, Retry-After honoured,
+    # backoff otherwise.
+    requests = [r for found in per_up for r in found]
+    groups = [by_operation(found) for found in per_up]
+    tries = [attempts for of_up in groups for attempts in of_up.values()]
+    attempts = Counter(len(a) for a in tries)
+    assert max(attempts) <= MAX_ATTEMPTS, attempts
+    assert {m for of_up in groups for m, _ in of_up} == {"PUT"}, "adoption: PUTs, nothing else"
+    assert len({path for of_up in groups for _, path in of_up}) == count
+    statuses = Counter(r.status for r in requests)
+    after_429 = [gap for of_up in groups for gap in _gaps_after(of_up, {"429"})]
+    after_other = [gap for of_up in groups for gap in _gaps_after(of_up, {"503", "dropped"})]
+    assert after_429 and after_other, statuses
+    assert min(after_429) >= PLUGIN_FAULTS["retry_after"] - 0.05, sorted(after_429)[:5]
+    assert min(after_other) >= 0.45, sorted(after_other)[:5]
+    # No policy written twice for its one change: one accepted PUT each, one stored version.
+    accepted = Counter(r.path for r in requests if r.status == "200")
+    assert set(accepted.values()) == {1} and len(accepted) == count, accepted.most_common(3)
+    docs = assert_all_stored_as_declared(emu, declared)
+    assert Counter(docs[pid]["version"] for pid in declared) == Counter({1: count})
+
+    emu.reset_counters()
+    project.run("preview", "--expect-no-changes")
+    assert emu.counters()["total"] == 0, "a no-op preview on the plugin sends nothing"
+    faulted = sum(n for s, n in statuses.items() if s != "200")
+    record(
+        f"plugin_faults_30_percent_{kind}",
+        {
+            "program": kind,
+            "policies": count,
+            "parallel": int(PLUGIN_PARALLEL),
+            "fault_settings": PLUGIN_FAULTS,
+            "ups_to_converge": len(ups),
+            "up_exits": [u.returncode for u in ups],
+            "seconds": round(seconds, 1),
+            "requests_total": len(requests),
+            "fault_share": round(faulted / len(requests), 3),
+            "answers": dict(statuses),
+            "attempts_per_request_mean": round(len(requests) / len(tries), 2),
+            "attempts_histogram": {str(k): v for k, v in sorted(attempts.items())},
+            "puts_accepted": sum(accepted.values()),
+            "most_requests_in_flight": _in_flight(requests),
+            "min_gap_after_429_s": round(min(after_429), 3),
+            "min_gap_after_503_or_drop_s": round(min(after_other), 3),
+        },
+    )

@@ -1,6 +1,11 @@
 """An `up` of 50 policies interrupted (SIGINT, then SIGKILL) recovers without editing state.
 
-Issue 7, item 3.  The recovery is exactly the one README.md's "After an interrupted run" gives:
+Issue 7, item 3, and issue 26 for the provider plugin (a YAML program): the same recovery, and
+no plugin process outlives its engine.  The engine starts each plugin in a process group of its
+own, so a terminal's Ctrl-C reaches the CLI alone; a CI runner or a container stop signals
+every process.  On the plugin, SIGINT goes to every process of the run; SIGKILL to the CLI alone
+(its plugin must notice), and with skipped checkpoints to every process.  The recovery is
+exactly the one README.md's "After an interrupted run" gives:
 
 * SIGINT (Ctrl-C): the CLI lets the operations in flight finish, records them and releases the
   lock: `pulumi up` again converges.
@@ -12,15 +17,18 @@ Issue 7, item 3.  The recovery is exactly the one README.md's "After an interrup
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from collections.abc import Callable
 from typing import Any
 
+import psutil
 import pytest
 
 from harness.emulator import Emulator
 from harness.project import PulumiProject
+from tests.reliability.plugin import project_of
 from tests.reliability.support import (
     assert_all_stored_as_declared,
     assert_no_traceback,
@@ -40,12 +48,14 @@ POLICIES = 50
 # CLI is signalled within a few ms of the 10th PUT's arrival, while that PUT is still in flight.
 LATENCY_MS = 400
 PARALLEL = "4"
+KINDS = pytest.mark.parametrize("kind", ["dynamic", "yaml"])
 
 
 def _setup(
     emu: Emulator,
     make_project: Callable[..., PulumiProject],
     *,
+    kind: str = "dynamic",
     restore: bool = False,
     env: dict[str, str] | None = None,
 ) -> tuple[PulumiProject, dict[str, dict[str, Any]], dict[str, str]]:
@@ -54,7 +64,7 @@ def _setup(
     extra = {"restoreOnDelete": True} if restore else {}
     declared = {pid: declaration(i, pid) | extra for i, pid in enumerate(ids)}
     names = {pid: f"policy-{i:03d}" for i, pid in enumerate(ids)}
-    project = make_project(emu, env=env)
+    project = project_of(kind, make_project, emu, env=env)
     project.declare([{"name": names[pid], "args": declared[pid]} for pid in ids])
     return project, declared, names
 
@@ -74,8 +84,11 @@ def _recorded(project: PulumiProject) -> tuple[dict[str, dict[str, Any]], list[A
     return recorded, list(deployment.get("pending_operations") or [])
 
 
-def _interrupt(emu: Emulator, project: PulumiProject, sig: signal.Signals) -> dict[str, Any]:
-    """Start `up`, send ``sig`` to the CLI once some but not all policies are written."""
+def _interrupt(
+    emu: Emulator, project: PulumiProject, sig: signal.Signals, *, everyone: bool = False
+) -> dict[str, Any]:
+    """Start `up`, send ``sig`` to the CLI (``everyone``: and to every process under it, the
+    plugins included) once some but not all policies are written."""
     emu.set_faults(latency_ms=LATENCY_MS)
     emu.reset_counters()
     log_start = len(request_log(emu))
@@ -87,7 +100,11 @@ def _interrupt(emu: Emulator, project: PulumiProject, sig: signal.Signals) -> di
 
         assert wait_until(half_way, timeout=120, interval=0.02), run.output()[-3000:]
         seconds_at_signal = time.monotonic() - run.started
+        providers_at_signal = len(run.providers())
         run.proc.send_signal(sig)
+        for process in run.descendants() if everyone else []:
+            with contextlib.suppress(psutil.Error):
+                process.send_signal(sig)
         puts_at_signal = put_count(emu)
         exit_code = run.wait(90)
         exited = time.monotonic()
@@ -99,7 +116,7 @@ def _interrupt(emu: Emulator, project: PulumiProject, sig: signal.Signals) -> di
     emu.clear_faults()
     puts = requests_in_log(request_log(emu)[log_start:])
     written = {r.path.rsplit("/", 1)[1] for r in puts if r.method == "PUT" and r.status == "200"}
-    assert providers_gone, "the dynamic-provider process outlived the CLI"
+    assert providers_gone, "a provider process outlived the CLI"
     assert "Traceback" not in output
     return {
         "signal": sig.name,
@@ -107,6 +124,7 @@ def _interrupt(emu: Emulator, project: PulumiProject, sig: signal.Signals) -> di
         "seconds_at_signal": round(seconds_at_signal, 1),
         "cli_exit": exit_code,
         "written_by_interrupted_run": written,
+        "providers_at_signal": providers_at_signal,
         "provider_exited_seconds_after_cli": round(providers_gone_after, 1),
         "other_processes_left_behind": left_behind,
     }
@@ -123,11 +141,12 @@ def _converged(
     return recorded
 
 
+@KINDS
 def test_sigint_mid_up_then_up_converges(
-    emu: Emulator, make_project: Callable[..., PulumiProject]
+    kind: str, emu: Emulator, make_project: Callable[..., PulumiProject]
 ) -> None:
-    project, declared, _ = _setup(emu, make_project)
-    figures = _interrupt(emu, project, signal.SIGINT)
+    project, declared, _ = _setup(emu, make_project, kind=kind)
+    figures = _interrupt(emu, project, signal.SIGINT, everyone=kind != "dynamic")
     written = figures.pop("written_by_interrupted_run")
     recorded, pending = _recorded(project)
 
@@ -141,7 +160,7 @@ def test_sigint_mid_up_then_up_converges(
     assert_no_traceback(up)
     _converged(emu, project, declared)
     record(
-        "interruption_sigint",
+        "interruption_sigint" + ("" if kind == "dynamic" else f"_plugin_{kind}"),
         figures
         | {
             "policies": len(declared),
@@ -152,10 +171,12 @@ def test_sigint_mid_up_then_up_converges(
     )
 
 
+@KINDS
 def test_sigkill_mid_up_then_cancel_refresh_up_converges(
-    emu: Emulator, make_project: Callable[..., PulumiProject]
+    kind: str, emu: Emulator, make_project: Callable[..., PulumiProject]
 ) -> None:
-    project, declared, names = _setup(emu, make_project, restore=True)
+    # The CLI alone is killed: its plugin (or provider host) must see that and end.
+    project, declared, names = _setup(emu, make_project, kind=kind, restore=True)
     figures = _interrupt(emu, project, signal.SIGKILL)
     written = figures.pop("written_by_interrupted_run")
     recorded, pending = _recorded(project)
@@ -189,7 +210,7 @@ def test_sigkill_mid_up_then_cancel_refresh_up_converges(
         if outs["preAdoption"]["name"] == declared[pid]["name"]
     )
     record(
-        "interruption_sigkill",
+        "interruption_sigkill" + ("" if kind == "dynamic" else f"_plugin_{kind}"),
         figures
         | {
             "policies": len(declared),
@@ -208,14 +229,17 @@ def test_sigkill_mid_up_then_cancel_refresh_up_converges(
     )
 
 
+@KINDS
 def test_sigkill_mid_up_with_skipped_checkpoints_then_cancel_up_converges(
-    emu: Emulator, make_project: Callable[..., PulumiProject]
+    kind: str, emu: Emulator, make_project: Callable[..., PulumiProject]
 ) -> None:
     # The large-stack recipe (README, "Large stacks"): the engine writes the state once, at the
     # end.  A killed run then leaves nothing of itself in the state but its lock; adoption is a
-    # PUT of the declaration and release writes nothing, so doing it all again is safe.
-    project, declared, _ = _setup(emu, make_project, env={"PULUMI_SKIP_CHECKPOINTS": "true"})
-    figures = _interrupt(emu, project, signal.SIGKILL)
+    # PUT of the declaration and release writes nothing, so doing it all again is safe.  On the
+    # plugin every process of the run is killed, plugins included (a CI job's timeout).
+    env = {"PULUMI_SKIP_CHECKPOINTS": "true"}
+    project, declared, _ = _setup(emu, make_project, kind=kind, env=env)
+    figures = _interrupt(emu, project, signal.SIGKILL, everyone=kind != "dynamic")
     written = figures.pop("written_by_interrupted_run")
     recorded, pending = _recorded(project)
 
@@ -230,6 +254,7 @@ def test_sigkill_mid_up_with_skipped_checkpoints_then_cancel_up_converges(
     assert_no_traceback(up)
     _converged(emu, project, declared)
     record(
-        "interruption_sigkill_skip_checkpoints",
+        "interruption_sigkill_skip_checkpoints"
+        + ("" if kind == "dynamic" else f"_everyone_plugin_{kind}"),
         figures | {"policies": len(declared), "written_before_kill": len(written)},
     )

@@ -3,6 +3,9 @@
 Issue 7, item 4.  The RSS of the dynamic-provider process (the CLI's child running
 ``pulumi.dynamic``) is sampled during each `up`, together with the emulator's PUT count,
 so the first quarter of the writes (≤ 50 policies) compares with the last (≥ 150).
+
+Issue 26: the same through the provider plugin (a YAML program; the RSS is the plugin's), with
+README's large-stack recipe (``PULUMI_SKIP_CHECKPOINTS=true``, ``--skip-preview``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import pytest
 
 from harness.emulator import Emulator
 from harness.project import PulumiProject
+from tests.reliability.plugin import project_of
 from tests.reliability.support import (
     RssSampler,
     assert_all_stored_as_declared,
@@ -33,11 +37,16 @@ MIB = 1024 * 1024
 # by far more than this over 150 policies; CPython's allocator noise stays well under it.
 MAX_GROWTH_MIB = 40
 MAX_RSS_MIB = 400
+# README "Large stacks": the state written once, at the end; no preview.
+LARGE_STACK_ENV = {"PULUMI_SKIP_CHECKPOINTS": "true"}
+LARGE_STACK_ARGS = ("--skip-preview",)
 
 
-def _up_sampled(emu: Emulator, project: PulumiProject) -> dict[str, Any]:
+def _up_sampled(
+    emu: Emulator, project: PulumiProject, *extra: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     emu.reset_counters()
-    with background(project, "up", "--yes", "--parallel", PARALLEL) as run:
+    with background(project, "up", "--yes", "--parallel", PARALLEL, *extra, env=env) as run:
         sampler = RssSampler(run, emu, interval=0.2)
         sampler.start()
         try:
@@ -76,16 +85,19 @@ def _up_sampled(emu: Emulator, project: PulumiProject) -> dict[str, Any]:
     return figures
 
 
+@pytest.mark.parametrize("kind", ["dynamic", "yaml"])
 def test_200_policies_at_parallel_32_no_lost_update_flat_memory(
-    emu: Emulator, make_project: Callable[..., PulumiProject]
+    kind: str, emu: Emulator, make_project: Callable[..., PulumiProject]
 ) -> None:
     ids = [emu.create_policy(name=f"Draft {i}")["id"] for i in range(POLICIES)]
     names = {pid: f"policy-{i:03d}" for i, pid in enumerate(ids)}
-    project = make_project(emu)
+    project = project_of(kind, make_project, emu)
+    recipe: tuple[str, ...] = () if kind == "dynamic" else LARGE_STACK_ARGS
+    env = None if kind == "dynamic" else LARGE_STACK_ENV
 
     created = {pid: declaration(i, pid, variant="a") for i, pid in enumerate(ids)}
     project.declare([{"name": names[pid], "args": args} for pid, args in created.items()])
-    create = _up_sampled(emu, project)
+    create = _up_sampled(emu, project, *recipe, env=env)
     assert create["requests"] == {"PUT": POLICIES}, "one adoption (one PUT) each"
     docs = assert_all_stored_as_declared(emu, created)
     assert Counter(d["version"] for d in docs.values() if d["id"] in created) == {1: POLICIES}
@@ -93,15 +105,17 @@ def test_200_policies_at_parallel_32_no_lost_update_flat_memory(
     # Every policy changes again, concurrently: each is stored as declared, version + 1 each.
     updated = {pid: declaration(i, pid, variant="b") for i, pid in enumerate(ids)}
     project.declare([{"name": names[pid], "args": args} for pid, args in updated.items()])
-    update = _up_sampled(emu, project)
+    update = _up_sampled(emu, project, *recipe, env=env)
     assert update["requests"] == {"PUT": POLICIES}, "one write per changed policy, no read"
     docs = assert_all_stored_as_declared(emu, updated)
     assert Counter(d["version"] for d in docs.values() if d["id"] in updated) == {2: POLICIES}
 
     project.run("preview", "--expect-no-changes")
     record(
-        "load_200_parallel_32",
+        "load_200_parallel_32" + ("" if kind == "dynamic" else f"_plugin_{kind}"),
         {
+            "program": kind,
+            "large_stack_recipe": bool(recipe),
             "policies": POLICIES,
             "parallel": int(PARALLEL),
             "create": create,

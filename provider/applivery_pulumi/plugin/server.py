@@ -51,7 +51,7 @@ from pulumi.runtime.proto import provider_pb2_grpc
 from applivery_pulumi.api import errors
 from applivery_pulumi.api.settings import KEYS as SETTINGS_KEYS
 from applivery_pulumi.lifecycle import AppleDevicePolicyProvider, Warn, to_stderr
-from applivery_pulumi.orphan import GRACE_SECONDS, engine_gone
+from applivery_pulumi.orphan import GRACE_SECONDS, IN_FLIGHT, engine_gone, let_end
 from applivery_pulumi.plugin import config, preview
 from applivery_pulumi.plugin.codec import property_map, python_map
 from applivery_pulumi.plugin.engine_log import EngineLog, resource_urn
@@ -278,7 +278,9 @@ async def serve(provider: AppliveryProvider, engine_address: str, args: list[str
     threading.Thread(target=on_orphaned, name="orphaned", daemon=True).start()
     await stop.wait()
     # The engine interrupts its plugins when it is done with them (and kills them soon after),
-    # and a user's Ctrl-C reaches them too: take no new call, let the operations in flight end.
+    # and a signal sent to every process of a run reaches them too (a terminal's Ctrl-C does
+    # not: each plugin has a process group of its own): take no new call, let the operations in
+    # flight end.
     await server.stop(grace=GRACE_SECONDS)
 
 
@@ -294,10 +296,13 @@ def main(argv: list[str] | None = None) -> None:
     known, _ = parser.parse_known_args(args)  # the engine adds --logflow, -v=N, --tracing ...
     provider = AppliveryProvider(warn=EngineLog(known.engine))
     asyncio.run(serve(provider, known.engine, args))
+    # A gone engine's connection ends its calls on the server, not the writes they started:
+    # each runs on to its end (up to the grace period), rather than being cut half-way.
+    let_end(IN_FLIGHT)
     sys.stdout.flush()
     sys.stderr.flush()
     # Not a normal exit: it would wait for worker threads still blocked in a request past the
-    # grace period above.
+    # grace period.
     os._exit(0)
 
 
