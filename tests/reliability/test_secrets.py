@@ -143,7 +143,8 @@ def _lifecycle(
     # Accepted but not stored (renamed), and a policy that does not exist (missing).
     project.declare(failing)
     emu.set_faults(drop_field="name")
-    run("up", "--yes", expect_ok=False)
+    # --continue-on-error: both failing steps run, whichever fails first.
+    run("up", "--yes", "--continue-on-error", expect_ok=False)
     assert any("did not store name" in r.output for r in runs[-1:])
     assert any("was not found" in r.output for r in runs[-1:])
     # A failing service, retries exhausted quickly.
