@@ -16,10 +16,10 @@ import pytest
 from harness.emulator import Emulator
 from harness.project import PulumiProject, assert_short_errors
 from tests.e2e.test_native_plugin import (
-    TWO_ACCOUNTS_YAML,
     assert_no_traceback,
     policy_yaml,
     requests,
+    two_accounts_program,
     yaml_project,
 )
 
@@ -101,10 +101,7 @@ def test_a_bad_property_beside_a_lookup_is_the_only_error(tmp_path: Path, emu: E
 def test_an_explicit_providers_wrong_token_is_named_by_that_provider(
     tmp_path: Path, accounts: dict[str, Emulator]
 ) -> None:
-    program = TWO_ACCOUNTS_YAML + "".join(
-        policy_yaml(f"{t}-ios", f"${{{t}Policy}}", f"name: {t} iOS", provider=t)
-        for t in ("acme", "globex")
-    )
+    program = two_accounts_program()
     project = yaml_project(tmp_path, None, program)
     for tenant, emu in accounts.items():
         token = emu.token if tenant == "acme" else "not-globex-token"

@@ -488,13 +488,18 @@ def _assert_each_account_kept_its_own(
         assert provider["inputs"]["apiToken"]["ciphertext"]  # encrypted by the secrets provider
 
 
-def test_two_explicit_providers_in_yaml_manage_their_own_policies(
-    tmp_path: Path, accounts: dict[str, Emulator]
-) -> None:
-    program = TWO_ACCOUNTS_YAML + "".join(
+def two_accounts_program() -> str:
+    """TWO_ACCOUNTS_YAML with one policy per account, each on its own explicit provider."""
+    return TWO_ACCOUNTS_YAML + "".join(
         policy_yaml(f"{t}-ios", f"${{{t}Policy}}", f"name: {t} iOS", provider=t)
         for t in ("acme", "globex")
     )
+
+
+def test_two_explicit_providers_in_yaml_manage_their_own_policies(
+    tmp_path: Path, accounts: dict[str, Emulator]
+) -> None:
+    program = two_accounts_program()
     project = yaml_project(tmp_path, None, program)
     # globex's token is plain config: the plugin makes it a secret all the same
     policies = _configure_accounts(project, accounts, plain="globex")

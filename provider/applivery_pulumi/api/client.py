@@ -155,7 +155,7 @@ class AppliveryClient:
                 raise self._pagination(
                     org,
                     page,
-                    f"totalPages {_shown(data.get('totalPages'))}, not a page count of at most "
+                    f"totalPages {shown(data.get('totalPages'))}, not a page count of at most "
                     f"{MAX_PAGES}",
                 )
             if on_page is not None:
@@ -168,7 +168,7 @@ class AppliveryClient:
             # Only the next page in turn: a repeated page loops, a skipped one loses policies.
             if following is None or following is False or following != page + 1:
                 raise self._pagination(
-                    org, page, f"nextPage {_shown(raw_next)}, where {page + 1} comes next"
+                    org, page, f"nextPage {shown(raw_next)}, where {page + 1} comes next"
                 )
             if total is not None and following > total:
                 raise self._pagination(org, page, f"a next page beyond its totalPages {total}")
@@ -223,10 +223,6 @@ def _page_number(value: Any) -> int | Literal[False] | None:
     if isinstance(number, int) and 0 <= number < 10**9:
         return number
     return False
-
-
-def _shown(value: Any) -> str:
-    return shown(value)
 
 
 def _what(org: str, policy_id: str | None) -> str:

@@ -61,8 +61,8 @@ KEYS: Final = {
 _ROLES: Final = {
     "api_token": "the API token",
     "base_url": "the base URL",
-    "max_retry_seconds": "maxRetrySeconds",
-    "max_requests_per_second": "maxRequestsPerSecond",
+    "max_retry_seconds": KEYS["max_retry_seconds"].name,
+    "max_requests_per_second": KEYS["max_requests_per_second"].name,
 }
 # What each number setting must be, said in every refusal of one.
 _NUMBERS: Final = {
